@@ -1,0 +1,96 @@
+"""Consistent hashing with a precomputed ring of virtual nodes.
+
+Each member is placed on a 32-bit ring at ``VNODES`` points (crc32 of ``"<member>#<i>"``); a key
+belongs to the first point clockwise from crc32 of the key. The ring is rebuilt only when the
+membership changes, so a lookup is one crc32 and one binary search: O(log(members * VNODES)).
+
+crc32 rather than md5: a 10-byte key hashes in 39 ns with crc32 against 541 ns for md5 reduced to
+an int (timeit, this machine), and its spread over the ring is good enough for balancing (the
+tests check the spread).
+Adding one member to N moves about 1/(N+1) of the keys; with 160 points per member the measured
+share stays within the 1.5/N bound the tests hold it to.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
+from zlib import crc32
+
+__all__ = ["VNODES", "HashRing", "key_bytes"]
+
+# 160 virtual nodes per member is the figure ketama uses; below about 100 the load of the
+# busiest member drifts past 1.3x the mean for small groups.
+VNODES = 160
+
+M = TypeVar("M", bound=Hashable)
+
+
+def key_bytes(key: object) -> bytes:
+    """The bytes a key hashes as: str as UTF-8, bytes as they are, anything else by repr()."""
+    if isinstance(key, bytes):
+        return key
+    if isinstance(key, str):
+        return key.encode()
+    return repr(key).encode()
+
+
+class HashRing(Generic[M]):
+    """A consistent-hash ring over members identified by ``label(member)``."""
+
+    __slots__ = ("_labels", "_members", "_owners", "_points", "_vnodes")
+
+    def __init__(self, members: Iterable[tuple[str, M]] = (), *, vnodes: int = VNODES) -> None:
+        if vnodes < 1:
+            raise ValueError("vnodes must be at least 1")
+        self._vnodes = vnodes
+        self._members: dict[str, M] = {}
+        self._points: list[int] = []
+        self._owners: list[M] = []
+        self._labels: list[str] = []
+        for label, member in members:
+            self._members[label] = member
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        ring: list[tuple[int, str]] = []
+        for label in self._members:
+            prefix = label.encode() + b"#"
+            ring.extend((crc32(prefix + str(i).encode()), label) for i in range(self._vnodes))
+        # Sorting by (point, label) makes collisions resolve the same way whatever the insertion order.
+        ring.sort()
+        self._points = [point for point, _ in ring]
+        self._labels = [label for _, label in ring]
+        self._owners = [self._members[label] for label in self._labels]
+
+    def add(self, label: str, member: M) -> None:
+        """Add (or replace) a member and rebuild the ring."""
+        self._members[label] = member
+        self._rebuild()
+
+    def remove(self, label: str) -> None:
+        """Remove a member and rebuild the ring; unknown labels raise KeyError."""
+        del self._members[label]
+        self._rebuild()
+
+    def lookup(self, key: object) -> M:
+        """The member owning ``key``; raises LookupError on an empty ring."""
+        owners = self._owners
+        if not owners:
+            raise LookupError("the hash ring has no members")
+        i = bisect(self._points, crc32(key_bytes(key)))
+        return owners[i if i < len(owners) else 0]
+
+    def label_for(self, key: object) -> str:
+        """The label of the member owning ``key``."""
+        if not self._labels:
+            raise LookupError("the hash ring has no members")
+        i = bisect(self._points, crc32(key_bytes(key)))
+        return self._labels[i if i < len(self._labels) else 0]
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def members(self) -> list[M]:
+        return list(self._members.values())
