@@ -42,3 +42,11 @@ def typecheck(session: nox.Session) -> None:
     """Type-check every package's src/ with mypy in strict mode."""
     session.install(*TYPECHECK_DEPS, *(f"-e./packages/{p}[test]" for p in PACKAGES))
     session.run("mypy", *(f"packages/{p}/src" for p in PACKAGES), *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def example(session: nox.Session) -> None:
+    """Run every program in examples/ against the runtime built as a wheel."""
+    session.install("./packages/runtime[fast]")
+    for script in sorted((ROOT / "examples").glob("*.py")):
+        session.run("python", str(script), *session.posargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from perfkit_runtime._agent import Agent
 from perfkit_runtime._codec import CODECS, Codec, get_codec
 from perfkit_runtime._exceptions import (
     AgentStopped,
@@ -21,26 +22,65 @@ from perfkit_runtime._exceptions import (
     UnknownAddress,
 )
 from perfkit_runtime._history import History, HistoryRecord, HistoryStats
-from perfkit_runtime._store import Store, StoreStats, StoredMessage
+from perfkit_runtime._pool import AgentPool, PoolStats
+from perfkit_runtime._ref import AgentRef, AsyncRef, SyncRef, ThreadRef
+from perfkit_runtime._router import (
+    BroadcastGroup,
+    ConsistentHashGroup,
+    DeadLetter,
+    DeadLetters,
+    Group,
+    RoundRobinGroup,
+    Router,
+)
+from perfkit_runtime._runtime import MODES, CloseReport, Runtime
+from perfkit_runtime._statistics import (
+    AgentStats,
+    LatencyStats,
+    MailboxStats,
+    RouterStats,
+    RuntimeStats,
+)
+from perfkit_runtime._store import Store, StoredMessage, StoreStats
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CODECS",
+    "MODES",
+    "Agent",
+    "AgentPool",
+    "AgentRef",
+    "AgentStats",
     "AgentStopped",
     "AskTimeout",
+    "AsyncRef",
+    "BroadcastGroup",
+    "CloseReport",
     "Codec",
     "CodecError",
     "CodecUnavailable",
+    "ConsistentHashGroup",
+    "DeadLetter",
+    "DeadLetters",
     "DecodeError",
     "EncodeError",
+    "Group",
     "History",
     "HistoryRecord",
     "HistoryStats",
+    "LatencyStats",
     "MailboxFull",
+    "MailboxStats",
     "ModeError",
     "PerfkitRuntimeError",
+    "PoolStats",
+    "RoundRobinGroup",
+    "Router",
+    "RouterStats",
+    "Runtime",
     "RuntimeClosed",
+    "RuntimeStats",
     "SpawnError",
     "Store",
     "StoreClosed",
@@ -48,6 +88,8 @@ __all__ = [
     "StoreError",
     "StoreStats",
     "StoredMessage",
+    "SyncRef",
+    "ThreadRef",
     "UnknownAddress",
     "__version__",
     "get_codec",

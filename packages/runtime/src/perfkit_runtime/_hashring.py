@@ -1,20 +1,22 @@
 """Consistent hashing with a precomputed ring of virtual nodes.
 
-Each member is placed on a 32-bit ring at ``VNODES`` points (crc32 of ``"<member>#<i>"``); a key
-belongs to the first point clockwise from crc32 of the key. The ring is rebuilt only when the
-membership changes, so a lookup is one crc32 and one binary search: O(log(members * VNODES)).
+Each member is placed on a 32-bit ring at ``VNODES`` points; a key belongs to the first point
+clockwise from crc32 of the key. The ring is rebuilt only when the membership changes, so a
+lookup is one crc32 and one binary search: O(log(members * VNODES)).
 
-crc32 rather than md5: a 10-byte key hashes in 39 ns with crc32 against 541 ns for md5 reduced to
-an int (timeit, this machine), and its spread over the ring is good enough for balancing (the
-tests check the spread).
-Adding one member to N moves about 1/(N+1) of the keys; with 160 points per member the measured
-share stays within the 1.5/N bound the tests hold it to.
+Lookups use crc32 rather than md5: a 10-byte key hashes in 39 ns with crc32 against 541 ns for
+md5 reduced to an int (timeit, this machine). The ring's points are another matter: crc32 is
+linear, so the points of ``"m32#0" .. "m32#159"`` cluster, and adding a 33rd member moved 4.9 %
+of 20,000 keys instead of the ideal 3.0 % (share x N = 1.56, over the 1.5 bound). Points are
+therefore drawn with blake2b, paid only when the ring is rebuilt; then share x N stays at or
+below 1.01 for N = 2 .. 64 (same keys).
 """
 
 from __future__ import annotations
 
 from bisect import bisect
 from collections.abc import Hashable, Iterable
+from hashlib import blake2b
 from typing import Generic, TypeVar
 from zlib import crc32
 
@@ -25,6 +27,10 @@ __all__ = ["VNODES", "HashRing", "key_bytes"]
 VNODES = 160
 
 M = TypeVar("M", bound=Hashable)
+
+
+def _point(data: bytes) -> int:
+    return int.from_bytes(blake2b(data, digest_size=4).digest(), "big")
 
 
 def key_bytes(key: object) -> bytes:
@@ -57,7 +63,7 @@ class HashRing(Generic[M]):
         ring: list[tuple[int, str]] = []
         for label in self._members:
             prefix = label.encode() + b"#"
-            ring.extend((crc32(prefix + str(i).encode()), label) for i in range(self._vnodes))
+            ring.extend((_point(prefix + str(i).encode()), label) for i in range(self._vnodes))
         # Sorting by (point, label) makes collisions resolve the same way whatever the insertion order.
         ring.sort()
         self._points = [point for point, _ in ring]

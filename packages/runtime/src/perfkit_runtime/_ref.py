@@ -205,7 +205,7 @@ class AgentRef:
         agent.runtime = self._rt
         agent.ref = self
         self._agent = agent
-        handle = agent.handle
+        handle: Callable[[Any], Any] = agent.handle
         if self._timing is not None:
             handle = self._timing.wrap(handle)
         self._handle = handle
@@ -237,7 +237,7 @@ class AgentRef:
         if len(q) >= self._cap and not self._make_room(msg):
             return
         if self._history is not None:
-            self._history.record(self.name, msg)
+            self._history.record(self.name, _unwrap(msg))
         q.append(msg)
         if not self._scheduled:
             self._schedule()
@@ -254,7 +254,7 @@ class AgentRef:
                 if len(q) >= self._cap and not self._make_room(msg):
                     continue
                 if self._history is not None:
-                    self._history.record(self.name, msg)
+                    self._history.record(self.name, _unwrap(msg))
                 q.append(msg)
         if q and not self._scheduled:
             self._schedule()
@@ -489,7 +489,7 @@ class SyncRef(AgentRef):
         if len(q) >= self._cap and not self._make_room(msg):
             return
         if self._history is not None:
-            self._history.record(self.name, msg)
+            self._history.record(self.name, _unwrap(msg))
         rt = self._rt
         if rt._dispatching or self._scheduled or type(msg) is _Envelope:
             q.append(msg)
@@ -691,7 +691,7 @@ class AsyncRef(AgentRef):
         # An agent with any coroutine hook runs as a task; one with none runs from call_soon.
         self._async = has_async_hooks(type(agent))
         if self._async and _is_async(agent.handle):
-            handle = agent.handle
+            handle: Callable[[Any], Any] = agent.handle
             if self._timing is not None:
                 handle = self._timing.wrap_async(handle)
             self._handle = handle
@@ -845,7 +845,7 @@ class AsyncRef(AgentRef):
         self.tell(env)
         if timeout is None:
             return await fut
-        timer = rt._loop.call_later(timeout, _expire, fut, self.name, timeout)
+        timer = asyncio.get_running_loop().call_later(timeout, _expire, fut, self.name, timeout)
         try:
             return await fut
         finally:

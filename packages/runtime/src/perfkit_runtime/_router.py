@@ -256,11 +256,12 @@ class Router:
         elif isinstance(address, int):
             ref = self._by_id.get(address)
         else:
-            ref = address if hasattr(address, "tell") else None  # an AgentRef or a Group
-            if ref is not None:
+            target: Any = address
+            if hasattr(target, "tell"):  # an AgentRef or a Group
                 self.routed += 1
-                ref.tell(msg)
+                target.tell(msg)
                 return
+            ref = None
         if ref is None:
             self.dead_letters.add(address, msg, "unknown address")
             raise UnknownAddress(

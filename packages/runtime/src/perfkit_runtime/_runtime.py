@@ -445,7 +445,7 @@ class Runtime:
         if self._close_report is not None:
             return self._close_report
         timeout = self.close_timeout if timeout is None else timeout
-        refs = self.router.agents()
+        refs: list[Any] = self.router.agents()
         for ref in refs:
             ref._request_stop()
         timed_out = False
@@ -470,7 +470,7 @@ class Runtime:
         if self.mode != "asyncio":
             return self.close(timeout)
         timeout = self.close_timeout if timeout is None else timeout
-        refs = self.router.agents()
+        refs: list[Any] = self.router.agents()
         for ref in refs:
             ref._request_stop()
         waits = [asyncio.ensure_future(ref.wait_stopped()) for ref in refs]
