@@ -1,0 +1,78 @@
+"""perfkit-report: the history store (history.db) and what is built on it.
+
+This release: ingest pyperf result files, prune raw samples, pin baselines, summarise a run
+against targets.toml. The command line is ``perfkit-report`` (``python -m perfkit_report``).
+"""
+
+from __future__ import annotations
+
+from perfkit_report._exceptions import (
+    InputError,
+    PerfkitReportError,
+    ResultFileError,
+    SchemaTooNew,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    TargetsFileError,
+    UnknownBaseline,
+    UnknownRun,
+)
+from perfkit_report._ingest import ParsedResult, ParsedRun, read_result_file
+from perfkit_report._migrations import MIGRATIONS, Migration
+from perfkit_report._retention import PruneResult
+from perfkit_report._statistics import SampleSummary, summarize
+from perfkit_report._store import (
+    DEFAULT_BUSY_TIMEOUT,
+    Baseline,
+    History,
+    IngestResult,
+    ResultRecord,
+    RunRecord,
+)
+from perfkit_report._targets import (
+    TARGETS_FORMAT_VERSION,
+    SeverityBands,
+    TargetCheck,
+    TargetRule,
+    Targets,
+    load_targets,
+    parse_targets,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "MIGRATIONS",
+    "TARGETS_FORMAT_VERSION",
+    "Baseline",
+    "History",
+    "IngestResult",
+    "InputError",
+    "Migration",
+    "ParsedResult",
+    "ParsedRun",
+    "PerfkitReportError",
+    "PruneResult",
+    "ResultFileError",
+    "ResultRecord",
+    "RunRecord",
+    "SampleSummary",
+    "SchemaTooNew",
+    "SeverityBands",
+    "StoreBusy",
+    "StoreCorrupt",
+    "StoreError",
+    "TargetCheck",
+    "TargetRule",
+    "Targets",
+    "TargetsFileError",
+    "UnknownBaseline",
+    "UnknownRun",
+    "__version__",
+    "load_targets",
+    "parse_targets",
+    "read_result_file",
+    "summarize",
+]

@@ -1,0 +1,241 @@
+"""The ``perfkit-report`` command line: ingest, prune, baseline set/list, summary.
+
+``main()`` is the only place that turns errors into exit codes:
+
+- 0: done
+- 1: the command failed (history unusable: corrupt, newer schema, locked past the timeout)
+- 2: bad usage or bad input (argparse errors, bad result or targets file, unknown run/baseline)
+- 130: interrupted (Ctrl-C)
+
+Errors go to stderr as one line naming the file and the fix; results go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from perfkit_report._escape import escape_terminal
+from perfkit_report._exceptions import InputError, PerfkitReportError, UnknownRun
+from perfkit_report._ingest import read_result_file
+from perfkit_report._store import History, RunRecord
+from perfkit_report._summary import (
+    render_json,
+    render_markdown,
+    render_rich,
+    render_text,
+    summarize_run,
+)
+from perfkit_report._targets import load_targets
+from perfkit_report._timestamps import parse_timestamp
+
+__all__ = ["main"]
+
+DEFAULT_DB = "history.db"
+# DESIGN.md: raw samples are kept 90 days; pinned baselines forever.
+DEFAULT_RETENTION_DAYS = 90.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("perfkit-report: interrupted", file=sys.stderr)
+        return 130
+    except InputError as exc:
+        print(f"perfkit-report: error: {escape_terminal(str(exc))}", file=sys.stderr)
+        return 2
+    except PerfkitReportError as exc:
+        print(f"perfkit-report: error: {escape_terminal(str(exc))}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        type=Path,
+        default=Path(DEFAULT_DB),
+        metavar="PATH",
+        help=f"history database (default: {DEFAULT_DB} in the current directory)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="perfkit-report",
+        description="perfkit's history store: ingest pyperf results, prune, baselines, summaries.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        parents=[db],
+        help="store pyperf result files (.json, .json.gz) as runs",
+        description="Validate every file first (nothing is written if one is bad), then store "
+        "each as its own run in its own transaction. A file already stored is skipped.",
+    )
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.set_defaults(handler=_cmd_ingest)
+
+    prune = commands.add_parser(
+        "prune",
+        parents=[db],
+        help="drop raw samples older than the retention window (summaries stay)",
+        description="For runs older than --days: write per-day summaries, then drop raw "
+        "samples and per-process medians. Runs pinned as baselines are never touched.",
+    )
+    prune.add_argument(
+        "--days",
+        type=float,
+        default=DEFAULT_RETENTION_DAYS,
+        help=f"retention window in days (default: {DEFAULT_RETENTION_DAYS:g})",
+    )
+    prune.add_argument("--now", metavar="ISO", help="the current time (ISO 8601; default: now)")
+    prune.set_defaults(handler=_cmd_prune)
+
+    baseline = commands.add_parser("baseline", help="name and pin runs as baselines")
+    baseline_commands = baseline.add_subparsers(title="baseline commands", metavar="COMMAND")
+    set_ = baseline_commands.add_parser(
+        "set", parents=[db], help="point a baseline at a run and pin it"
+    )
+    set_.add_argument("name", metavar="NAME")
+    set_.add_argument("--run", default="latest", metavar="ID|latest", help="default: latest")
+    set_.add_argument("--note", help="a note stored with the baseline")
+    set_.set_defaults(handler=_cmd_baseline_set)
+    list_ = baseline_commands.add_parser("list", parents=[db], help="list baselines")
+    list_.set_defaults(handler=_cmd_baseline_list)
+    baseline.set_defaults(handler=lambda _: _usage(baseline))
+
+    summary = commands.add_parser(
+        "summary", parents=[db], help="print one run's results as a table"
+    )
+    summary.add_argument("--run", default="latest", metavar="ID|latest", help="default: latest")
+    summary.add_argument("--targets", type=Path, metavar="PATH", help="a targets.toml file")
+    summary.add_argument(
+        "--format",
+        choices=("text", "md", "json"),
+        default="text",
+        help="text (a rich table in a terminal, plain otherwise), md or json",
+    )
+    summary.set_defaults(handler=_cmd_summary)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _open_existing(path: Path) -> History:
+    """Read commands never create a history by accident."""
+    if not path.exists():
+        raise InputError(
+            f"{path}: no history database here; ingest a result file first "
+            f"(perfkit-report ingest --db {path} FILE) or pass --db"
+        )
+    return History.open(path)
+
+
+def _resolve_run(history: History, spec: str) -> RunRecord:
+    if spec == "latest":
+        run = history.latest_run()
+        if run is None:
+            raise UnknownRun(
+                f"{history.path}: the history holds no run yet; ingest a result file first "
+                "(perfkit-report ingest FILE)"
+            )
+        return run
+    try:
+        run_id = int(spec)
+    except ValueError:
+        raise InputError(f"--run {spec!r}: pass a run id (a number) or latest") from None
+    return history.run(run_id)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    # Read and validate every file before the database is even opened: a bad file leaves the
+    # history exactly as it was (not even created).
+    parsed = [read_result_file(path) for path in args.files]
+    with History.open(args.db) as history:
+        for run in parsed:
+            result = history.store(run)
+            if result.skipped:
+                line = f"already ingested: {result.source} is run {result.run_id}; nothing changed"
+            else:
+                line = (
+                    f"ingested {result.source}: run {result.run_id}, "
+                    f"{len(result.benchmarks)} benchmarks, status {result.status}"
+                )
+            print(escape_terminal(line))
+    return 0
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    try:
+        now = parse_timestamp(args.now) if args.now is not None else None
+    except ValueError as exc:
+        raise InputError(f"--now: {exc}; write e.g. 2026-01-31T12:00:00+00:00") from None
+    with _open_existing(args.db) as history:
+        result = history.prune(args.days, now)
+    print(
+        f"pruned raw samples of {result.runs_pruned} run(s) ({result.results_pruned} results) "
+        f"that started before {result.cutoff}; kept {result.runs_pinned} pinned run(s) intact; "
+        f"wrote {result.summaries_written} daily summaries"
+    )
+    return 0
+
+
+def _cmd_baseline_set(args: argparse.Namespace) -> int:
+    with _open_existing(args.db) as history:
+        run = _resolve_run(history, args.run)
+        baseline = history.pin_baseline(args.name, run.id, args.note)
+    print(escape_terminal(f"baseline {baseline.name} -> run {baseline.run_id} (pinned)"))
+    return 0
+
+
+def _cmd_baseline_list(args: argparse.Namespace) -> int:
+    with _open_existing(args.db) as history:
+        baselines = history.baselines()
+        runs = {run.id: run for run in history.runs()}
+    if not baselines:
+        print("no baselines yet; pin one with `perfkit-report baseline set NAME --run ID`")
+        return 0
+    for baseline in baselines:
+        run = runs[baseline.run_id]
+        fields = [
+            baseline.name,
+            f"run {baseline.run_id}",
+            f"started {run.started or '?'}",
+            f"commit {(run.commit_sha or '?')[:12]}",
+            "pinned" if baseline.pinned else "not pinned",
+            f"set {baseline.created}",
+        ]
+        if baseline.note:
+            fields.append(f"note {baseline.note}")
+        print(escape_terminal("  ".join(fields)))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    targets = load_targets(args.targets) if args.targets is not None else None
+    with _open_existing(args.db) as history:
+        run = _resolve_run(history, args.run)
+        summary = summarize_run(history, run, targets)
+    if args.format == "md":
+        sys.stdout.write(render_markdown(summary))
+    elif args.format == "json":
+        sys.stdout.write(render_json(summary))
+    elif sys.stdout.isatty():
+        render_rich(summary, Console())
+    else:
+        sys.stdout.write(render_text(summary))
+    return 0

@@ -1,0 +1,388 @@
+"""Reading a pyperf result file into one run's rows, validating everything before any write.
+
+Any pyperf JSON file is accepted (``.json`` or gzip-compressed ``.json.gz``; gzip is recognised by
+its magic bytes, whatever the name), including files other people made. perfkit-bench adds
+``perfkit_*`` metadata keys to each benchmark (run-level keys repeated on every benchmark); files
+without them get defaults documented in the package README ("Ingest").
+
+Every check runs here, in memory, so a bad file is refused before the database is touched:
+unreadable file, corrupt or truncated gzip, not UTF-8, truncated or invalid JSON, NaN/Infinity,
+not a pyperf file, a format version pyperf cannot read, no benchmark, a benchmark without values,
+an unknown unit, non-finite values, malformed ``perfkit_*`` values, benchmarks from two runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from perfkit_report._exceptions import ResultFileError
+from perfkit_report._statistics import SampleSummary, summarize
+from perfkit_report._timestamps import format_timestamp, parse_timestamp
+
+__all__ = ["ParsedResult", "ParsedRun", "read_result_file"]
+
+# pyperf units and the metric each one measures when perfkit_kind does not say.
+_UNIT_METRICS = {"second": "time", "byte": "bytes", "integer": "count"}
+
+# perfkit metadata that describes the whole run (stored in ``runs``), not one benchmark.
+_RUN_KEYS = frozenset(
+    {
+        "perfkit_run_id",
+        "perfkit_version",
+        "perfkit_mode",
+        "perfkit_started",
+        "perfkit_finished",
+        "perfkit_commit",
+        "perfkit_branch",
+        "perfkit_dirty",
+        "perfkit_cpu_model",
+        "perfkit_cpu_count",
+        "perfkit_kernel",
+        "perfkit_python",
+        "perfkit_load_avg",
+        "perfkit_libraries",
+        "perfkit_failed",
+    }
+)
+_PERFKIT_FINGERPRINT = (
+    "perfkit_cpu_model",
+    "perfkit_cpu_count",
+    "perfkit_kernel",
+    "perfkit_python",
+    "perfkit_load_avg",
+)
+# pyperf's own environment metadata: what machine and interpreter produced the numbers.
+_PYPERF_FINGERPRINT = (
+    "python_version",
+    "python_implementation",
+    "python_executable",
+    "python_compiler",
+    "python_cflags",
+    "hostname",
+    "cpu_model_name",
+    "cpu_count",
+    "cpu_config",
+    "cpu_affinity",
+    "platform",
+    "aslr",
+    "timer",
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResult:
+    """One benchmark of a run, ready to be stored."""
+
+    benchmark: str
+    metric: str
+    unit: str
+    target: str | None
+    suite: str
+    summary: SampleSummary
+    samples: tuple[float, ...]
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRun:
+    """One result file, validated, ready to be stored in one transaction."""
+
+    run_key: str
+    source: str
+    started: str | None
+    finished: str | None
+    commit_sha: str | None
+    branch: str | None
+    dirty: bool | None
+    mode: str | None
+    fingerprint: Mapping[str, Any]
+    tool_versions: Mapping[str, Any]
+    failed: tuple[Mapping[str, Any], ...]
+    results: tuple[ParsedResult, ...]
+
+    @property
+    def status(self) -> str:
+        """``partial`` when some benchmarks failed to run, else ``ok``."""
+        return "partial" if self.failed else "ok"
+
+
+def read_result_file(path: str | Path) -> ParsedRun:
+    """Read and validate one pyperf result file; raise ResultFileError naming file, reason, fix."""
+    source = Path(path)
+    text = _read_text(source)
+    data = _parse_json(source, text)
+    suite = _load_suite(source, text, data)
+    return _build_run(source, text, suite)
+
+
+def _fail(source: Path, reason: str, fix: str) -> ResultFileError:
+    return ResultFileError(f"{source}: {reason}; {fix}")
+
+
+def _read_text(source: Path) -> str:
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise _fail(source, f"cannot read the file ({exc.strerror})", "check the path") from exc
+    if raw.startswith(_GZIP_MAGIC) or source.name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _fail(
+                source,
+                f"corrupt or truncated gzip data ({exc})",
+                "re-copy the file or re-run the benchmark",
+            ) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            source, "not UTF-8 text", "pass a pyperf JSON result file (python bench.py -o FILE)"
+        ) from exc
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(name)
+
+
+def _parse_json(source: Path, text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        # The input ended inside the document: the decoder stopped at the end, or inside a string
+        # that never closed (it reports where the string started).
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise _fail(
+                source,
+                f"truncated JSON (the text ends at line {exc.lineno} before the document does)",
+                "the writer was interrupted; re-run the benchmark",
+            ) from exc
+        raise _fail(
+            source,
+            f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})",
+            "pass a pyperf JSON result file (python bench.py -o FILE)",
+        ) from exc
+    except ValueError as exc:
+        raise _fail(
+            source,
+            f"contains {exc} where a number belongs (pyperf never writes NaN or Infinity)",
+            "the measurement is broken; re-run the benchmark",
+        ) from exc
+
+
+def _load_suite(source: Path, text: str, data: Any) -> Any:
+    if not isinstance(data, dict) or "benchmarks" not in data or "version" not in data:
+        raise _fail(
+            source,
+            "not a pyperf result file (no top-level 'version' and 'benchmarks')",
+            "pass a file written by pyperf (python bench.py -o FILE)",
+        )
+    if isinstance(data["benchmarks"], list) and not data["benchmarks"]:
+        raise _fail(source, "holds no benchmark", "re-run the suite; nothing was measured")
+    try:
+        return pyperf.BenchmarkSuite.load(io.StringIO(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        version = data.get("version")
+        if version != "1.0":
+            raise _fail(
+                source,
+                f"pyperf format version {version!r} is not supported ({exc})",
+                "write the file with pyperf >= 1.0 (format version '1.0')",
+            ) from exc
+        raise _fail(
+            source,
+            f"not a valid pyperf result ({type(exc).__name__}: {exc})",
+            "pass a file written by pyperf (python bench.py -o FILE)",
+        ) from exc
+
+
+def _build_run(source: Path, text: str, suite: Any) -> ParsedRun:
+    benchmarks = list(suite.get_benchmarks())
+    metadatas = [dict(bench.get_metadata()) for bench in benchmarks]
+    run_md = metadatas[0]
+
+    run_ids = {md.get("perfkit_run_id") for md in metadatas}
+    if len(run_ids) > 1:
+        raise _fail(
+            source,
+            "mixes benchmarks from different runs (perfkit_run_id differs between benchmarks)",
+            "ingest each run's own file",
+        )
+    run_id = run_md.get("perfkit_run_id")
+    if run_id is not None:
+        run_key = str(run_id)
+    else:
+        # Third-party file: its content is its identity. Hash the decompressed text so the .json
+        # and .json.gz of one result are the same run.
+        run_key = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    try:
+        dates = suite.get_dates()
+    except (ValueError, TypeError) as exc:
+        raise _fail(
+            source,
+            f"a run's date metadata is not an ISO 8601 timestamp ({exc})",
+            "fix or drop the runs' date metadata",
+        ) from exc
+    started = _timestamp(source, run_md, "perfkit_started", dates[0] if dates else None)
+    finished = _timestamp(source, run_md, "perfkit_finished", dates[1] if dates else None)
+
+    suite_md = dict(suite.get_metadata())
+    fingerprint: dict[str, Any] = {k: suite_md[k] for k in _PYPERF_FINGERPRINT if k in suite_md}
+    for key in _PERFKIT_FINGERPRINT:
+        if key in run_md:
+            fingerprint[key.removeprefix("perfkit_")] = run_md[key]
+
+    tool_versions: dict[str, Any] = {}
+    for key, name in (
+        ("perfkit_version", "perfkit"),
+        ("perf_version", "pyperf"),
+        ("performance_version", "pyperformance"),
+    ):
+        if key in run_md:
+            tool_versions[name] = run_md[key]
+    if "perfkit_libraries" in run_md:
+        tool_versions["libraries"] = _json_value(source, run_md, "perfkit_libraries", dict)
+
+    failed: tuple[Mapping[str, Any], ...] = ()
+    if "perfkit_failed" in run_md:
+        failed_list = _json_value(source, run_md, "perfkit_failed", list)
+        if not all(isinstance(item, dict) for item in failed_list):
+            raise _fail(
+                source,
+                "metadata perfkit_failed must be a JSON list of {id, kind, error} objects",
+                "fix the writer (perfkit-bench) or re-run the suite",
+            )
+        failed = tuple(failed_list)
+
+    results = tuple(
+        _build_result(source, bench, md) for bench, md in zip(benchmarks, metadatas, strict=True)
+    )
+    return ParsedRun(
+        run_key=run_key,
+        source=str(source.resolve()),
+        started=started,
+        finished=finished,
+        commit_sha=_text(run_md.get("perfkit_commit", run_md.get("commit_id"))),
+        branch=_text(run_md.get("perfkit_branch", run_md.get("commit_branch"))),
+        dirty=_dirty(source, run_md),
+        mode=_text(run_md.get("perfkit_mode")),
+        fingerprint=fingerprint,
+        tool_versions=tool_versions,
+        failed=failed,
+        results=results,
+    )
+
+
+def _build_result(source: Path, bench: Any, metadata: dict[str, Any]) -> ParsedResult:
+    name = str(bench.get_name())
+    unit = str(bench.get_unit())
+    if unit not in _UNIT_METRICS:
+        raise _fail(
+            source,
+            f"benchmark {name!r} has unit {unit!r}; perfkit-report reads second, byte and integer",
+            "re-run the benchmark with a supported unit",
+        )
+    processes = [tuple(float(value) for value in run.values) for run in bench.get_runs()]
+    samples = tuple(value for values in processes for value in values)
+    if not samples:
+        raise _fail(
+            source,
+            f"benchmark {name!r} has no values (only calibration or warmup runs)",
+            "re-run the benchmark until it records values",
+        )
+    if not all(math.isfinite(value) for value in samples):
+        raise _fail(
+            source,
+            f"benchmark {name!r} has non-finite values",
+            "the measurement is broken; re-run the benchmark",
+        )
+
+    kind = metadata.get("perfkit_kind")
+    if kind is None:
+        metric = _UNIT_METRICS[unit]
+    elif kind == "latency":
+        # A latency percentile is its own metric, named by the id's last part (x.p99 -> p99).
+        metric = name.rsplit(".", 1)[-1]
+    else:
+        metric = str(kind)
+
+    stored_md = {key: value for key, value in metadata.items() if key not in _RUN_KEYS}
+    for key in _PYPERF_FINGERPRINT:
+        stored_md.pop(key, None)
+    if "perfkit_params" in stored_md:
+        stored_md["perfkit_params"] = _json_value(source, metadata, "perfkit_params", dict)
+
+    suite_name = metadata.get("perfkit_suite")
+    if suite_name is None:
+        suite_name = name.split(".", 1)[0] if "." in name else "external"
+    return ParsedResult(
+        benchmark=name,
+        metric=metric,
+        unit=unit,
+        target=_text(metadata.get("perfkit_target")),
+        suite=str(suite_name),
+        summary=summarize(processes),
+        samples=samples,
+        metadata=stored_md,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _timestamp(source: Path, metadata: Mapping[str, Any], key: str, fallback: Any) -> str | None:
+    value = metadata.get(key)
+    if value is None:
+        return None if fallback is None else format_timestamp(fallback)
+    try:
+        return format_timestamp(parse_timestamp(str(value)))
+    except ValueError as exc:
+        raise _fail(
+            source, f"metadata {key} is {exc}", "write ISO 8601 (2026-01-31T12:00:00+00:00)"
+        ) from exc
+
+
+def _dirty(source: Path, metadata: Mapping[str, Any]) -> bool | None:
+    value = metadata.get("perfkit_dirty")
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise _fail(
+        source, f"metadata perfkit_dirty is {value!r}", 'write "true" or "false" (perfkit-bench)'
+    )
+
+
+def _json_value(source: Path, metadata: Mapping[str, Any], key: str, kind: type) -> Any:
+    try:
+        value = json.loads(str(metadata[key]), parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise _fail(
+            source,
+            f"metadata {key} is not valid JSON ({exc})",
+            "fix the writer (perfkit-bench) or re-run the suite",
+        ) from exc
+    if not isinstance(value, kind):
+        raise _fail(
+            source,
+            f"metadata {key} must be a JSON {'object' if kind is dict else 'list'}",
+            "fix the writer (perfkit-bench) or re-run the suite",
+        )
+    return value

@@ -1,0 +1,227 @@
+"""history.db's schema: created and evolved only by the named migrations listed here.
+
+Each migration is ``(name, function)``; ``MIGRATIONS`` is append-only and ordered. Opening a
+history applies the missing ones in order, each in its own immediate transaction together with
+its row in ``migrations(name, applied_at)``, so a migration is either fully applied and recorded
+or not at all. A history that records a name this list does not know was written by a newer
+perfkit-report: it is refused (``SchemaTooNew``) rather than misread.
+
+Rules for adding one: append, never edit or reorder a released migration (databases in the field
+already ran it); name it ``NNNN_what_it_does``; write plain SQL. The DDL is spelled out rather
+than generated with sqlite-utils' ``create()`` so a migration is a frozen record: its column
+types, constraints and ``ON DELETE`` actions cannot change when a library's defaults do.
+
+History (dated, like pyperf's format versions):
+
+- ``0001_initial`` (2026-11): runs, results, baselines, verdicts, profiles, daily_summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from perfkit_report._exceptions import SchemaTooNew, StoreCorrupt
+from perfkit_report._timestamps import format_timestamp, now_utc
+from perfkit_report._transaction import write_transaction
+
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One named schema step."""
+
+    name: str
+    apply: Callable[[Database], None]
+
+
+_MIGRATIONS_TABLE = """
+CREATE TABLE migrations (
+    name       TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+)
+"""
+
+_INITIAL = (
+    # One row per ingested result file. run_key is the identity that makes re-ingest a no-op:
+    # perfkit_run_id for perfkit's own files, sha256 of the (decompressed) bytes otherwise.
+    """
+    CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY,
+        run_key       TEXT NOT NULL UNIQUE,
+        source        TEXT NOT NULL,
+        started       TEXT,
+        finished      TEXT,
+        commit_sha    TEXT,
+        branch        TEXT,
+        dirty         INTEGER CHECK (dirty IN (0, 1)),
+        mode          TEXT,
+        fingerprint   TEXT NOT NULL DEFAULT '{}',
+        tool_versions TEXT NOT NULL DEFAULT '{}',
+        failed        TEXT NOT NULL DEFAULT '[]',
+        status        TEXT NOT NULL CHECK (status IN ('ok', 'partial')),
+        ingested_at   TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX idx_runs_started ON runs (started)",
+    # One row per benchmark per run. samples and process_medians become NULL when pruned; the
+    # summary statistics stay forever.
+    """
+    CREATE TABLE results (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        benchmark       TEXT NOT NULL,
+        metric          TEXT NOT NULL,
+        unit            TEXT NOT NULL,
+        target          TEXT,
+        suite           TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        median          REAL NOT NULL,
+        mean            REAL NOT NULL,
+        stdev           REAL,
+        min             REAL NOT NULL,
+        max             REAL NOT NULL,
+        p5              REAL NOT NULL,
+        p95             REAL NOT NULL,
+        mad             REAL NOT NULL,
+        samples         TEXT,
+        process_medians TEXT,
+        metadata        TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (run_id, benchmark)
+    )
+    """,
+    # "results of benchmark X over time"; UNIQUE (run_id, benchmark) already indexes run_id
+    # for the cascade.
+    "CREATE INDEX idx_results_benchmark_run ON results (benchmark, run_id)",
+    # A pinned baseline keeps its run's raw samples through every prune. No ON DELETE action:
+    # deleting a run that a baseline names fails until the baseline is moved.
+    """
+    CREATE TABLE baselines (
+        name    TEXT PRIMARY KEY,
+        run_id  INTEGER NOT NULL REFERENCES runs (id),
+        pinned  INTEGER NOT NULL DEFAULT 1 CHECK (pinned IN (0, 1)),
+        created TEXT NOT NULL,
+        note    TEXT
+    )
+    """,
+    "CREATE INDEX idx_baselines_run ON baselines (run_id)",
+    # Filled by the regression gate (later work).
+    """
+    CREATE TABLE verdicts (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        base_run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        benchmark   TEXT NOT NULL,
+        channel     TEXT,
+        effect      REAL,
+        ci_low      REAL,
+        ci_high     REAL,
+        p           REAL,
+        q           REAL,
+        verdict     TEXT,
+        severity    TEXT
+    )
+    """,
+    "CREATE INDEX idx_verdicts_run ON verdicts (run_id, benchmark)",
+    "CREATE INDEX idx_verdicts_base_run ON verdicts (base_run_id)",
+    # Filled when profiles are ingested (later work).
+    """
+    CREATE TABLE profiles (
+        id       INTEGER PRIMARY KEY,
+        run_id   INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        target   TEXT,
+        captured TEXT,
+        path     TEXT NOT NULL,
+        summary  TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    "CREATE INDEX idx_profiles_run ON profiles (run_id)",
+    "CREATE INDEX idx_profiles_target ON profiles (target, captured)",
+    # Written by prune before raw samples go: the long-trend record (day in UTC).
+    """
+    CREATE TABLE daily_summaries (
+        day       TEXT NOT NULL,
+        benchmark TEXT NOT NULL,
+        unit      TEXT NOT NULL,
+        n_runs    INTEGER NOT NULL,
+        median    REAL NOT NULL,
+        min       REAL NOT NULL,
+        max       REAL NOT NULL,
+        PRIMARY KEY (day, benchmark)
+    )
+    """,
+)
+
+
+def _initial(db: Database) -> None:
+    for statement in _INITIAL:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """Names recorded in the ``migrations`` table, oldest first; empty if there is no table."""
+    if not db["migrations"].exists():
+        return []
+    return [
+        str(row["name"])
+        for row in db.query("SELECT name FROM migrations ORDER BY applied_at, rowid")
+    ]
+
+
+def apply_migrations(
+    db: Database, where: str, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[str]:
+    """Bring the schema up to date; return the names applied now (empty when it was current).
+
+    ``where`` names the database in error messages.
+    """
+    known = [migration.name for migration in migrations]
+    applied = applied_migrations(db)
+    _refuse_unknown(applied, known, where)
+    if set(known) <= set(applied):
+        # The common case takes no write lock, so readers never queue behind writers.
+        return []
+
+    with write_transaction(db, f"migrating {where}"):
+        if not db["migrations"].exists():
+            tables = [name for name in db.table_names() if not name.startswith("sqlite_")]
+            if tables:
+                raise StoreCorrupt(
+                    f"{where} is a SQLite database but not a perfkit-report history (it has "
+                    f"tables {', '.join(sorted(tables))} and no migrations table); "
+                    "pass --db with a new or existing history file"
+                )
+            db.execute(_MIGRATIONS_TABLE)
+
+    done: list[str] = []
+    for migration in migrations:
+        # Each migration in its own transaction; re-check inside it, since another process
+        # may have applied it since we looked.
+        with write_transaction(db, f"migrating {where}"):
+            current = applied_migrations(db)
+            _refuse_unknown(current, known, where)
+            if migration.name in current:
+                continue
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                [migration.name, format_timestamp(now_utc())],
+            )
+            done.append(migration.name)
+    return done
+
+
+def _refuse_unknown(applied: Sequence[str], known: Sequence[str], where: str) -> None:
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"{where} was written by a newer perfkit-report: it records migration(s) "
+            f"{', '.join(unknown)} that this version does not know; upgrade perfkit-report "
+            "(pip install -U perfkit-report) to read it"
+        )

@@ -1,0 +1,455 @@
+"""The history store: one SQLite file (history.db) that owns every run perfkit has measured.
+
+Connections are configured the same way every time (``History.open``):
+
+- ``PRAGMA foreign_keys = ON``: SQLite (and so sqlite-utils) does not enforce foreign keys
+  otherwise, and the setting is per connection.
+- ``PRAGMA busy_timeout``: a writer waits for another process's write lock instead of failing
+  at once. Combined with ``BEGIN IMMEDIATE`` (see ``_transaction``) concurrent ingests queue.
+- WAL journal mode (persistent in the file): readers never block the writer, and a writer killed
+  mid-transaction leaves only uncommitted WAL frames, which the next open discards.
+- The schema is brought up to date by the named migrations in ``_migrations``.
+
+Every write is one immediate transaction: one per ingested run, one per prune, one per baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from perfkit_report._exceptions import (
+    InputError,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    UnknownBaseline,
+    UnknownRun,
+)
+from perfkit_report._ingest import ParsedRun, read_result_file
+from perfkit_report._migrations import applied_migrations, apply_migrations
+from perfkit_report._retention import PruneResult, prune_history
+from perfkit_report._timestamps import format_timestamp, now_utc
+from perfkit_report._transaction import write_transaction
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "Baseline",
+    "History",
+    "IngestResult",
+    "ResultRecord",
+    "RunRecord",
+]
+
+# Seconds a writer waits for another process's write lock. An ingest of a few thousand result
+# rows commits in well under a second here; 30 s absorbs a queue of several concurrent ingests
+# on a loaded 2-core machine without hanging a CI job for long when something is truly stuck.
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+# Result rows are inserted in chunks of this size; the test hook below can pause between chunks.
+_CHUNK_ROWS = 100
+
+# Test hook (fault-injection tests only): after this many result rows have been written inside
+# an ingest transaction, print a line on stderr and sleep, so a test can SIGKILL the process
+# mid-transaction. PERFKIT_REPORT_TEST_PAUSE_SECONDS sets the sleep (default 60).
+_PAUSE_ENV = "PERFKIT_REPORT_TEST_PAUSE_AFTER_ROWS"
+_PAUSE_SECONDS_ENV = "PERFKIT_REPORT_TEST_PAUSE_SECONDS"
+
+# Runs ordered by when they ran; runs with no date at all fall back to when they were ingested.
+_RUN_TIME = "COALESCE(runs.started, runs.ingested_at)"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of ``runs``; JSON columns decoded."""
+
+    id: int
+    run_key: str
+    source: str
+    started: str | None
+    finished: str | None
+    commit_sha: str | None
+    branch: str | None
+    dirty: bool | None
+    mode: str | None
+    fingerprint: Mapping[str, Any]
+    tool_versions: Mapping[str, Any]
+    failed: tuple[Mapping[str, Any], ...]
+    status: str
+    ingested_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """One row of ``results``; ``samples`` and ``process_medians`` are None once pruned."""
+
+    id: int
+    run_id: int
+    benchmark: str
+    metric: str
+    unit: str
+    target: str | None
+    suite: str
+    n: int
+    median: float
+    mean: float
+    stdev: float | None
+    min: float
+    max: float
+    p5: float
+    p95: float
+    mad: float
+    samples: tuple[float, ...] | None
+    process_medians: tuple[float, ...] | None
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A named, pinned run (its raw samples are never pruned)."""
+
+    name: str
+    run_id: int
+    pinned: bool
+    created: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What ``History.ingest`` did with one file."""
+
+    run_id: int
+    run_key: str
+    source: str
+    benchmarks: tuple[str, ...]
+    status: str
+    skipped: bool
+    """True when a run with this run_key was already stored; nothing was written."""
+
+
+class History:
+    """history.db: open it with ``History.open(path)``; use it as a context manager or close()."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
+        """Open (creating if missing) a history database and apply missing migrations."""
+        where = Path(path)
+        try:
+            conn = sqlite3.connect(str(where), timeout=busy_timeout)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{where}: cannot open the history database ({exc}); check that the directory "
+                "exists and is writable"
+            ) from exc
+        try:
+            with _translated_errors(where):
+                db = Database(conn)
+                db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+                db.execute("PRAGMA foreign_keys = ON")
+                db.enable_wal()
+                apply_migrations(db, str(where))
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, where)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def db(self) -> Database:
+        """The sqlite-utils Database (for perfkit-report's own later modules and tests)."""
+        return self._db
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def migrations(self) -> list[str]:
+        """Names of the applied migrations, oldest first."""
+        return applied_migrations(self._db)
+
+    # --- ingest -------------------------------------------------------------------------------
+
+    def ingest(self, path: str | Path) -> IngestResult:
+        """Validate one pyperf result file, then store it as one run in one transaction."""
+        return self.store(read_result_file(path))
+
+    def ingest_many(self, paths: Sequence[str | Path]) -> list[IngestResult]:
+        """Validate every file first (nothing is written if one is bad), then store each as its
+        own run, one transaction per file."""
+        parsed = [read_result_file(path) for path in paths]
+        return [self.store(run) for run in parsed]
+
+    def store(self, run: ParsedRun) -> IngestResult:
+        """Store an already validated run; a no-op (``skipped``) if its run_key is present."""
+        names = tuple(result.benchmark for result in run.results)
+        with _translated_errors(self._path), write_transaction(self._db, f"ingesting {run.source}"):
+            existing = self._db.execute(
+                "SELECT id FROM runs WHERE run_key = ?", [run.run_key]
+            ).fetchone()
+            if existing is not None:
+                return IngestResult(
+                    int(existing[0]), run.run_key, run.source, names, run.status, skipped=True
+                )
+            runs = self._db.table("runs")
+            runs.insert(
+                {
+                    "run_key": run.run_key,
+                    "source": run.source,
+                    "started": run.started,
+                    "finished": run.finished,
+                    "commit_sha": run.commit_sha,
+                    "branch": run.branch,
+                    "dirty": None if run.dirty is None else int(run.dirty),
+                    "mode": run.mode,
+                    "fingerprint": _dumps(run.fingerprint),
+                    "tool_versions": _dumps(run.tool_versions),
+                    "failed": _dumps(list(run.failed)),
+                    "status": run.status,
+                    "ingested_at": format_timestamp(now_utc()),
+                }
+            )
+            run_id = runs.last_rowid
+            if run_id is None:  # pragma: no cover - sqlite-utils always sets it after insert
+                raise StoreError(f"{self._path}: the run row got no id")
+            self._insert_results(run_id, run)
+        return IngestResult(run_id, run.run_key, run.source, names, run.status, skipped=False)
+
+    def _insert_results(self, run_id: int, run: ParsedRun) -> None:
+        pause_after = os.environ.get(_PAUSE_ENV)
+        rows = [
+            {
+                "run_id": run_id,
+                "benchmark": result.benchmark,
+                "metric": result.metric,
+                "unit": result.unit,
+                "target": result.target,
+                "suite": result.suite,
+                "n": result.summary.n,
+                "median": result.summary.median,
+                "mean": result.summary.mean,
+                "stdev": result.summary.stdev,
+                "min": result.summary.min,
+                "max": result.summary.max,
+                "p5": result.summary.p5,
+                "p95": result.summary.p95,
+                "mad": result.summary.mad,
+                "samples": _dumps(list(result.samples)),
+                "process_medians": _dumps(list(result.summary.process_medians)),
+                "metadata": _dumps(result.metadata),
+            }
+            for result in run.results
+        ]
+        results = self._db.table("results")
+        written = 0
+        for start in range(0, len(rows), _CHUNK_ROWS):
+            chunk = rows[start : start + _CHUNK_ROWS]
+            results.insert_all(chunk, batch_size=_CHUNK_ROWS)
+            if pause_after is not None and written < int(pause_after) <= written + len(chunk):
+                _pause_for_test(written + len(chunk))
+            written += len(chunk)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def runs(self) -> list[RunRecord]:
+        """Every run, oldest first (by start time, or ingest time when the file had no date)."""
+        return [
+            _run_record(row)
+            for row in self._db.query(f"SELECT * FROM runs ORDER BY {_RUN_TIME}, runs.id")
+        ]
+
+    def run(self, run_id: int) -> RunRecord:
+        """The run with this id; UnknownRun if there is none."""
+        rows = list(self._db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        if not rows:
+            raise UnknownRun(
+                f"{self._path}: no run has id {run_id}; see the ids with "
+                "`perfkit-report summary --run latest` or `perfkit-report baseline list`"
+            )
+        return _run_record(rows[0])
+
+    def latest_run(self) -> RunRecord | None:
+        """The run that started last (ties: the one ingested last); None if the history is empty."""
+        rows = list(
+            self._db.query(f"SELECT * FROM runs ORDER BY {_RUN_TIME} DESC, runs.id DESC LIMIT 1")
+        )
+        return _run_record(rows[0]) if rows else None
+
+    def results(self, run_id: int) -> list[ResultRecord]:
+        """The results of one run, in the order the file listed them."""
+        return [
+            _result_record(row)
+            for row in self._db.query(
+                "SELECT * FROM results WHERE run_id = ? ORDER BY id", [run_id]
+            )
+        ]
+
+    def results_for(self, benchmark: str) -> list[ResultRecord]:
+        """Every stored result of one benchmark id, oldest run first."""
+        sql = (
+            "SELECT results.* FROM results JOIN runs ON runs.id = results.run_id "
+            f"WHERE results.benchmark = ? ORDER BY {_RUN_TIME}, runs.id"
+        )
+        return [_result_record(row) for row in self._db.query(sql, [benchmark])]
+
+    # --- baselines ----------------------------------------------------------------------------
+
+    def pin_baseline(self, name: str, run_id: int, note: str | None = None) -> Baseline:
+        """Point baseline ``name`` at a run (creating or moving it) and pin that run."""
+        if not name.strip():
+            raise InputError("a baseline name cannot be empty; pass a name such as main")
+        with _translated_errors(self._path), write_transaction(self._db, "pinning a baseline"):
+            self.run(run_id)
+            self._db.execute(
+                "INSERT INTO baselines (name, run_id, pinned, created, note) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "run_id = excluded.run_id, pinned = 1, created = excluded.created, "
+                "note = excluded.note",
+                [name, run_id, format_timestamp(now_utc()), note],
+            )
+        return self.baseline(name)
+
+    def baseline(self, name: str) -> Baseline:
+        """The baseline called ``name``; UnknownBaseline if there is none."""
+        rows = list(self._db.query("SELECT * FROM baselines WHERE name = ?", [name]))
+        if not rows:
+            known = ", ".join(b.name for b in self.baselines()) or "none yet"
+            raise UnknownBaseline(
+                f"{self._path}: no baseline is called {name!r} (known: {known}); create it with "
+                f"`perfkit-report baseline set {name} --run ID`"
+            )
+        return _baseline(rows[0])
+
+    def baselines(self) -> list[Baseline]:
+        """Every baseline, by name."""
+        return [_baseline(row) for row in self._db.query("SELECT * FROM baselines ORDER BY name")]
+
+    # --- retention ----------------------------------------------------------------------------
+
+    def prune(self, days: float = 90, now: datetime | None = None) -> PruneResult:
+        """Drop raw samples of runs older than ``days`` (after writing their daily summaries),
+        keeping pinned baselines intact; one transaction."""
+        with _translated_errors(self._path):
+            return prune_history(self._db, days, now if now is not None else now_utc())
+
+
+@contextmanager
+def _translated_errors(where: Path) -> Iterator[None]:
+    """Turn sqlite3's errors about the file itself into the package's errors."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise StoreBusy(
+                f"{where}: the history database stayed locked by another process past the busy "
+                "timeout; retry when the other ingest/prune has finished"
+            ) from exc
+        raise StoreError(f"{where}: {text}; check the file and its directory") from exc
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:
+            raise  # IntegrityError & co: a bug or a trigger, not a damaged file
+        raise StoreCorrupt(
+            f"{where}: not a usable SQLite database ({exc}); pass --db with a history file, "
+            "or move this file away to start a new history"
+        ) from exc
+
+
+def _pause_for_test(rows: int) -> None:
+    sys.stderr.write(
+        f"perfkit-report: test pause inside the ingest transaction after {rows} rows\n"
+    )
+    sys.stderr.flush()
+    time.sleep(float(os.environ.get(_PAUSE_SECONDS_ENV, "60")))
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _loads_tuple(text: str | None) -> tuple[float, ...] | None:
+    return None if text is None else tuple(json.loads(text))
+
+
+def _run_record(row: Mapping[str, Any]) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        run_key=row["run_key"],
+        source=row["source"],
+        started=row["started"],
+        finished=row["finished"],
+        commit_sha=row["commit_sha"],
+        branch=row["branch"],
+        dirty=None if row["dirty"] is None else bool(row["dirty"]),
+        mode=row["mode"],
+        fingerprint=json.loads(row["fingerprint"]),
+        tool_versions=json.loads(row["tool_versions"]),
+        failed=tuple(json.loads(row["failed"])),
+        status=row["status"],
+        ingested_at=row["ingested_at"],
+    )
+
+
+def _result_record(row: Mapping[str, Any]) -> ResultRecord:
+    return ResultRecord(
+        id=row["id"],
+        run_id=row["run_id"],
+        benchmark=row["benchmark"],
+        metric=row["metric"],
+        unit=row["unit"],
+        target=row["target"],
+        suite=row["suite"],
+        n=row["n"],
+        median=row["median"],
+        mean=row["mean"],
+        stdev=row["stdev"],
+        min=row["min"],
+        max=row["max"],
+        p5=row["p5"],
+        p95=row["p95"],
+        mad=row["mad"],
+        samples=_loads_tuple(row["samples"]),
+        process_medians=_loads_tuple(row["process_medians"]),
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+def _baseline(row: Mapping[str, Any]) -> Baseline:
+    return Baseline(
+        name=row["name"],
+        run_id=row["run_id"],
+        pinned=bool(row["pinned"]),
+        created=row["created"],
+        note=row["note"],
+    )

@@ -1,0 +1,53 @@
+"""Human-readable values for pyperf's units (second, byte, integer) and operation rates.
+
+Three significant figures: run-to-run noise here is 8-15 %, so a fourth digit would only show
+noise. Bytes use powers of 1024 (B, KB, MB, GB), as pyperf prints them.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["format_rate", "format_value"]
+
+_TIME_SCALES = ((1e-6, 1e9, "ns"), (1e-3, 1e6, "µs"), (1.0, 1e3, "ms"))
+_BYTE_SCALES = ((1024.0**3, "GB"), (1024.0**2, "MB"), (1024.0, "KB"))
+_SI_SCALES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _three_figures(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 100 or magnitude == 0:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def format_value(value: float, unit: str) -> str:
+    """``1.23 µs``, ``45.6 MB``, ``1,234``; unknown units print the number and the unit."""
+    if not math.isfinite(value):
+        return str(value)
+    if unit == "second":
+        for limit, factor, suffix in _TIME_SCALES:
+            if abs(value) < limit:
+                return f"{_three_figures(value * factor)} {suffix}"
+        return f"{_three_figures(value)} s"
+    if unit == "byte":
+        for factor, suffix in _BYTE_SCALES:
+            if abs(value) >= factor:
+                return f"{_three_figures(value / factor)} {suffix}"
+        return f"{value:.0f} B"
+    if unit == "integer":
+        return f"{value:,.0f}" if float(value).is_integer() else _three_figures(value)
+    return f"{value:g} {unit}"
+
+
+def format_rate(per_second: float) -> str:
+    """Operations per second with an SI prefix: ``1.75M ops/s``."""
+    if not math.isfinite(per_second):
+        return str(per_second)
+    for factor, prefix in _SI_SCALES:
+        if abs(per_second) >= factor:
+            return f"{_three_figures(per_second / factor)}{prefix} ops/s"
+    return f"{_three_figures(per_second)} ops/s"

@@ -1,0 +1,183 @@
+"""Shared fixtures: a builder of perfkit-style result files
+(real pyperf Run/Benchmark/BenchmarkSuite objects, dumped by pyperf), a CLI runner that starts a
+real subprocess, and a snapshot of a database's content for "unchanged" assertions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyperf
+import pytest
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One benchmark of a generated perfkit file: values per worker process."""
+
+    name: str
+    processes: Sequence[Sequence[float]]
+    kind: str = "time"
+    unit: str = "second"
+    target: str | None = "routing"
+    suite: str | None = None
+    reference: str | None = None
+    params: Mapping[str, Any] | None = None
+
+
+DEFAULT_BENCHES = (
+    Bench("routing.tell.direct", [[1.0e-6, 1.1e-6, 1.2e-6], [1.3e-6, 1.4e-6, 1.5e-6]]),
+    Bench(
+        "routing.tell.asyncio_queue",
+        [[2.0e-6, 2.2e-6, 2.4e-6], [2.6e-6, 2.8e-6, 3.0e-6]],
+        target=None,
+    ),
+    Bench(
+        "routing.tell.vs_queue",
+        [[1.0e-6, 1.1e-6, 1.2e-6], [1.3e-6, 1.4e-6, 1.5e-6]],
+        reference="routing.tell.asyncio_queue",
+        params={"agents": 10},
+    ),
+    Bench("memory.history.per_message", [[512.0], [520.0], [516.0]], kind="bytes", unit="byte"),
+    Bench("load.tell.p99", [[3.0e-4, 3.2e-4], [3.1e-4, 3.3e-4]], kind="latency", target="load"),
+)
+
+
+def write_perfkit_file(
+    path: Path,
+    benches: Sequence[Bench] = DEFAULT_BENCHES,
+    *,
+    run_id: str | None = None,
+    started: str = "2026-11-20T10:00:00+00:00",
+    finished: str = "2026-11-20T10:05:00+00:00",
+    failed: Sequence[Mapping[str, str]] = (),
+    branch: str = "main",
+    commit: str = "0123456789abcdef0123456789abcdef01234567",
+    dirty: str = "false",
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a perfkit-style pyperf file with pyperf's own objects and dump()."""
+    run_md: dict[str, Any] = {
+        "perfkit_run_id": run_id or uuid.uuid4().hex,
+        "perfkit_version": "0.1.0",
+        "perfkit_mode": "fast",
+        "perfkit_started": started,
+        "perfkit_finished": finished,
+        "perfkit_commit": commit,
+        "perfkit_branch": branch,
+        "perfkit_dirty": dirty,
+        "perfkit_cpu_model": "Test CPU @ 2.0GHz",
+        "perfkit_cpu_count": 2,
+        "perfkit_kernel": "6.1.0-test",
+        "perfkit_python": "3.11.7",
+        "perfkit_load_avg": 0.5,
+        "perfkit_libraries": json.dumps({"pykka": "4.5.0"}),
+        "perfkit_failed": json.dumps(list(failed)),
+        "hostname": "testhost",
+        "python_version": "3.11.7 (64-bit)",
+        **(extra or {}),
+    }
+    benchmarks = []
+    for bench in benches:
+        md: dict[str, Any] = {
+            **run_md,
+            "name": bench.name,
+            "unit": bench.unit,
+            "perfkit_kind": bench.kind,
+            "perfkit_suite": bench.suite or bench.name.split(".")[0],
+            "perfkit_func": f"benchmarks.{bench.name.split('.')[0]}:workload",
+            "perfkit_inner_loops": 1,
+        }
+        if bench.target is not None:
+            md["perfkit_target"] = bench.target
+        if bench.reference is not None:
+            md["perfkit_reference"] = bench.reference
+        if bench.params is not None:
+            md["perfkit_params"] = json.dumps(bench.params)
+        runs = [
+            pyperf.Run(list(values), metadata=md, collect_metadata=False)
+            for values in bench.processes
+        ]
+        benchmarks.append(pyperf.Benchmark(runs))
+    pyperf.BenchmarkSuite(benchmarks).dump(str(path), replace=True)
+    return path
+
+
+@pytest.fixture
+def perfkit_file(tmp_path: Path) -> Callable[..., Path]:
+    """A builder: perfkit_file(name="x.json", **write_perfkit_file options) -> path."""
+    counter = iter(range(1_000_000))
+
+    def build(name: str | None = None, /, **options: Any) -> Path:
+        target = tmp_path / (name or f"perfkit-{next(counter)}.json")
+        return write_perfkit_file(target, **options)
+
+    return build
+
+
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., CliResult]:
+    """Run ``python -m perfkit_report ARGS`` in a real subprocess, cwd = tmp_path."""
+
+    def run(
+        *args: str | Path, env: Mapping[str, str] | None = None, timeout: float = 60
+    ) -> CliResult:
+        completed = subprocess.run(
+            [sys.executable, "-m", "perfkit_report", *map(str, args)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+        return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+def db_state(path: Path) -> tuple[dict[str, int], str]:
+    """Row counts per table and a sha256 of the full SQL dump."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        counts = {
+            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables
+        }
+        digest = hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+    finally:
+        conn.close()
+    return counts, digest
+
+
+@pytest.fixture
+def state() -> Callable[[Path], tuple[dict[str, int], str]]:
+    """db_state as a fixture (tests cannot import conftest under importlib mode)."""
+    return db_state
+
+
+@pytest.fixture
+def make_bench() -> type[Bench]:
+    """The Bench class (tests cannot import conftest under importlib mode)."""
+    return Bench
