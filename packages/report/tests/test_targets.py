@@ -128,6 +128,8 @@ BAD = [
     ("version = 1\n[[target]]\nid = 'a.b'\nmax = true", "max = True is not a finite number"),
     ("version = 1\n[[target]]\nid = 'a.b'\nmax = nan", "is not a finite number"),
     ("version = 1\n[[target]]\nid = 'a.b'\nthreshold = -1", "threshold must be > 0"),
+    ("version = 1\n[[target]]\nid = 'a.b'\nmax = -1", "max must be >= 0"),
+    ("version = 1\n[[target]]\nid = 'a.b'\nratio_max = 0", "ratio_max must be > 0"),
     ("version = 1\n[[target]]\nmax = 1", "#1: no id"),
     ("version = 1\n[[target]]\nid = 'a'\nunit = 'ms'", "unit 'ms' is not one of"),
     ("version = 1\n[[target]]\nid = 'a'\nunit = 'byte'\nmin_rate = 5", 'needs unit = "second"'),
@@ -152,6 +154,12 @@ def test_invalid_files_name_the_file_the_entry_and_the_fix(text: str, expected: 
     assert message.startswith("benchmarks/targets.toml: ")
     assert expected in message
     assert ";" in message  # every message carries its fix after the reason
+
+
+def test_a_zero_max_is_a_valid_goal() -> None:
+    rule = parse_targets("version = 1\n[[target]]\nid = 'm.leak'\nmax = 0", "t.toml").rules[0]
+    assert rule.check(0.0, "byte").status == "met"
+    assert rule.check(16.0, "byte").status == "missed"
 
 
 def test_load_targets_reads_a_file(tmp_path: Path) -> None:

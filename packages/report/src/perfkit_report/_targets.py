@@ -295,7 +295,17 @@ def _rule(
             f"{source}: {where}: unit {unit!r} is not one of {', '.join(_UNITS)}; "
             "use pyperf's unit name"
         )
-    goals = {key: _number(source, where, entry, key, positive=True) for key in _GOAL_KEYS}
+    # max/min may be 0 (a leak target is "0 bytes retained"); rates and ratios must be > 0.
+    goals = {
+        key: _number(source, where, entry, key, positive=key not in ("max", "min"))
+        for key in _GOAL_KEYS
+    }
+    for key in ("max", "min"):
+        bound = goals[key]
+        if bound is not None and bound < 0:
+            raise TargetsFileError(
+                f"{source}: {where}: {key} must be >= 0, got {bound:g}; write a non-negative number"
+            )
     if goals["min_rate"] is not None and unit not in (None, "second"):
         raise TargetsFileError(
             f'{source}: {where}: min_rate is an operation rate and needs unit = "second"; '
