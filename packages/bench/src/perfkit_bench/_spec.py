@@ -1,0 +1,114 @@
+"""The description of one benchmark: :class:`BenchmarkSpec`, its kinds, units and id rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+__all__ = [
+    "ID_PATTERN",
+    "KINDS",
+    "LATENCY_REQUIRED",
+    "NAME_PATTERN",
+    "UNITS",
+    "BenchmarkSpec",
+    "Kind",
+    "MetadataValue",
+    "ParamValue",
+    "latency_metric_unit",
+]
+
+Kind: TypeAlias = Literal["time", "bytes", "count", "latency"]
+KINDS: tuple[Kind, ...] = ("time", "bytes", "count", "latency")
+
+# pyperf knows three units (pyperf/_formatter.py UNIT_FORMATTERS): second, byte, integer.
+UNITS: Mapping[Kind, str] = {
+    "time": "second",
+    "bytes": "byte",
+    "count": "integer",
+    "latency": "second",
+}
+
+# A latency benchmark returns at least these percentiles, in seconds.
+LATENCY_REQUIRED: tuple[str, ...] = ("p50", "p95", "p99")
+_PERCENTILE = re.compile(r"p\d+")
+
+# Ids are stable keys in the history store: lowercase dot-separated words, at least
+# "<suite>.<scenario>". Only [a-z0-9_] so an id is also a valid module name for its suite part
+# and never needs escaping in file names, SQL or Markdown.
+ID_PATTERN = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)+")
+# One word of an id; also the rule for suite, target, channel and latency key names.
+NAME_PATTERN = re.compile(r"[a-z0-9_]+")
+
+ParamValue: TypeAlias = str | int | float | bool
+# pyperf accepts only these types as metadata values (pyperf/_metadata.py METADATA_VALUE_TYPES).
+MetadataValue: TypeAlias = str | int | float
+
+
+def latency_metric_unit(key: str) -> str:
+    """Unit of one key a latency benchmark returns: ``p<N>`` percentiles are seconds, the rest
+    (throughput, counts) are plain numbers, which pyperf calls ``integer``."""
+    return "second" if _PERCENTILE.fullmatch(key) else "integer"
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """One registered benchmark, as ``@benchmark`` declared it.
+
+    ``func`` is the ``"module:function"`` path of the workload, so other tools can import and
+    call the same function. ``call_kwargs`` are the keyword arguments the function is called
+    with: the grid point for a ``params_grid`` declaration, empty otherwise. ``params`` is the
+    descriptive parameter set recorded as metadata (declared ``params`` plus the grid point).
+    """
+
+    id: str
+    suite: str
+    target: str
+    kind: Kind
+    unit: str
+    inner_loops: int
+    params: Mapping[str, ParamValue] = field(hash=False)
+    reference: str | None
+    channels: tuple[str, ...]
+    timeout: float | None
+    func: str
+    description: str
+    call_kwargs: Mapping[str, ParamValue] = field(default_factory=dict, hash=False)
+
+    def metadata(self) -> dict[str, MetadataValue]:
+        """The per-benchmark ``perfkit_*`` metadata keys (documented in the README)."""
+        meta: dict[str, MetadataValue] = {
+            "perfkit_target": self.target,
+            "perfkit_suite": self.suite,
+            "perfkit_kind": self.kind,
+            "perfkit_params": json.dumps(dict(self.params), sort_keys=True),
+            "perfkit_channels": ",".join(self.channels),
+            "perfkit_func": self.func,
+            "perfkit_inner_loops": self.inner_loops,
+        }
+        if self.reference:
+            meta["perfkit_reference"] = self.reference
+        if self.call_kwargs:
+            meta["perfkit_call_kwargs"] = json.dumps(dict(self.call_kwargs), sort_keys=True)
+        return meta
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready view, used by ``perfkit-bench list --json``."""
+        return {
+            "id": self.id,
+            "suite": self.suite,
+            "target": self.target,
+            "kind": self.kind,
+            "unit": self.unit,
+            "inner_loops": self.inner_loops,
+            "params": dict(self.params),
+            "call_kwargs": dict(self.call_kwargs),
+            "reference": self.reference,
+            "channels": list(self.channels),
+            "timeout": self.timeout,
+            "func": self.func,
+            "description": self.description,
+        }
