@@ -19,12 +19,20 @@ PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproje
 PYTHON = "3.11"
 LINT_DEPS = ["ruff==0.17.5"]
 TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest"]
+# Libraries the suites measure beside the runtime (reference implementations, optional codecs).
+BENCH_DEPS = ["pykka==4.5.0", "orjson", "msgpack"]
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("package", PACKAGES)
+@nox.parametrize("package", [*PACKAGES, "benchmarks"])
 def tests(session: nox.Session, package: str) -> None:
-    """Run one package's test suite in an environment holding only that package."""
+    """Run one package's tests (only that package installed), or smoke-run the benchmark suites."""
+    if package == "benchmarks":
+        session.install(
+            "./packages/runtime[fast]", "./packages/bench", *BENCH_DEPS, "pytest", "pytest-timeout"
+        )
+        session.run("pytest", "benchmarks/tests", *session.posargs)
+        return
     session.install("-e", f"packages/{package}[test]")
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
 
@@ -50,3 +58,18 @@ def example(session: nox.Session) -> None:
     session.install("./packages/runtime[fast]")
     for script in sorted((ROOT / "examples").glob("*.py")):
         session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmark suites with pyperf against the runtime installed from a built wheel."""
+    # Not editable: the measured code is what a user installs, byte-compiled in site-packages.
+    session.install("./packages/runtime[fast]", "./packages/bench", *BENCH_DEPS)
+    session.run("perfkit-bench", "run", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def history(session: nox.Session) -> None:
+    """Run perfkit-report (ingest, summary, prune, baseline) on the history store."""
+    session.install("./packages/report")
+    session.run("perfkit-report", *session.posargs)

@@ -355,7 +355,15 @@ def _merge_processes(spec: BenchmarkSpec, parts: list[Any]) -> Any:
 def _pyperf_args(options: RunOptions) -> list[str]:
     args: list[str] = []
     if options.processes is None and options.values is None:
-        if options.mode != "default":
+        if options.mode == "fast":
+            # pyperf's own --fast still starts 10 workers of ~0.1 s values each: 7 s per
+            # benchmark here, 10 minutes for the runtime's ~90 benchmarks. A smoke run needs a
+            # number, not a verdict: 3 processes (3 hash seeds, as pyperf --fast argues) x 2 values
+            # of >= 20 ms.
+            args.extend(("--processes", "3", "--values", "2"))
+            if options.min_time is None:
+                args.extend(("--min-time", "0.02"))
+        elif options.mode != "default":
             args.append(f"--{options.mode}")
     else:
         # pyperf's --fast / --rigorous overwrite --processes and --values, so explicit counts

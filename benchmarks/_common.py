@@ -1,0 +1,71 @@
+"""Small pieces shared by the runtime suites (not a suite: the name starts with an underscore)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import Any, TypeVar
+
+from perfkit_runtime import Agent
+
+T = TypeVar("T")
+
+
+class Idle(Agent):
+    """The smallest useful agent: slotted, no state, answers with what it got."""
+
+    __slots__ = ()
+
+    def handle(self, msg: Any) -> Any:
+        return msg
+
+
+class Count(Agent):
+    """Counts what it handles; the drained-throughput benchmarks read the count back."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def handle(self, msg: Any) -> None:
+        self.n += 1
+
+
+class AsyncEcho(Agent):
+    __slots__ = ()
+
+    async def handle(self, msg: Any) -> Any:
+        return msg
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    """Run a coroutine on a fresh event loop (one per call keeps calls independent)."""
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def timed(func: Callable[[], object]) -> float:
+    """Seconds one call of ``func`` takes."""
+    t0 = perf_counter()
+    func()
+    return perf_counter() - t0
+
+
+def traced_bytes(build: Callable[[], Any]) -> tuple[int, Any]:
+    """Bytes still allocated after ``build()`` returns, measured by tracemalloc; and its result.
+
+    The result is returned (so kept alive) while measuring, then handed back to the caller.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = build()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return after - before, result
