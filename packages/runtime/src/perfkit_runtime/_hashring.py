@@ -85,7 +85,9 @@ class HashRing(Generic[M]):
         owners = self._owners
         if not owners:
             raise LookupError("the hash ring has no members")
-        i = bisect(self._points, crc32(key_bytes(key)))
+        # str keys are by far the common case: encode inline rather than through key_bytes().
+        data = key.encode() if type(key) is str else key_bytes(key)
+        i = bisect(self._points, crc32(data))
         return owners[i if i < len(owners) else 0]
 
     def label_for(self, key: object) -> str:

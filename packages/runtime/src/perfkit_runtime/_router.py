@@ -172,9 +172,13 @@ class ConsistentHashGroup(Group):
         return self._ring.lookup(key)
 
     def tell(self, msg: Any, key: object = None) -> None:
+        if not self._members:
+            self._router.dead_letters.add(self.name, msg, "empty group")
+            return
         if key is None:
             key = self._key(msg) if self._key is not None else msg
-        super().tell(msg, key)
+        self._router.routed += 1
+        self._ring.lookup(key).tell(msg)
 
 
 class BroadcastGroup(Group):
