@@ -222,3 +222,27 @@ def test_spawn_refuses_what_is_not_an_agent(run) -> None:
             rt.spawn(Echo, 1, 2, 3)
 
     run(scenario)
+
+
+def test_many_threads_telling_one_agent_lose_nothing_and_keep_per_sender_order() -> None:
+    # Exercises the scheduling hand-off between producers and workers (the _scheduled flag):
+    # a lost wake-up would leave messages stranded and wait_idle would time out.
+    with Runtime("threads", workers=3, batch=5) as rt:
+        ref = rt.spawn(Recorder)
+        start = threading.Barrier(4)
+
+        def producer(sender: int) -> None:
+            start.wait()
+            for seq in range(5000):
+                ref.tell((sender, seq))
+
+        threads = [threading.Thread(target=producer, args=(s,)) for s in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert rt.wait_idle(10)
+        seen = ref._agent.seen
+        assert len(seen) == 20_000
+        for sender in range(4):
+            assert [seq for s, seq in seen if s == sender] == list(range(5000))

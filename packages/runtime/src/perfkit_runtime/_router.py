@@ -15,6 +15,7 @@ group and a stopped agent all produce a dead letter (counted by reason, newest k
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -211,13 +212,16 @@ class Router:
         self.dead_letters = DeadLetters(dead_letter_limit)
         self.routed = 0
         self.published = 0
+        # Guards changes to the address book: in threads mode an agent stopping on a worker
+        # (forget) may race a subscribe or group change in another thread. Routing reads copy.
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ registry
 
     def register(self, ref: AgentRef, name: str | None) -> None:
         if name is not None:
             self._by_name[name] = ref
-        self._by_id[ref.id] = ref
+        self._by_id[ref.id] = ref  # one dict store: atomic under the GIL, no lock on the spawn path
 
     def name_taken(self, name: str) -> bool:
         return name in self._by_name or name in self._groups
@@ -228,10 +232,13 @@ class Router:
         name = ref._name
         if name is not None and self._by_name.get(name) is ref:
             del self._by_name[name]
-        for subscribers in self._topics.values():
-            subscribers.pop(ref.id, None)
-        for group in self._groups.values():
-            group.remove(ref)
+        if not self._topics and not self._groups:
+            return
+        with self._lock:
+            for subscribers in list(self._topics.values()):
+                subscribers.pop(ref.id, None)
+            for group in list(self._groups.values()):
+                group.remove(ref)
 
     def agents(self) -> list[AgentRef]:
         return list(self._by_id.values())
@@ -278,15 +285,17 @@ class Router:
     # ------------------------------------------------------------------ topics
 
     def subscribe(self, topic: str, ref: AgentRef) -> None:
-        self._topics.setdefault(topic, {})[ref.id] = ref
+        with self._lock:
+            self._topics.setdefault(topic, {})[ref.id] = ref
 
     def unsubscribe(self, topic: str, ref: AgentRef) -> bool:
-        subscribers = self._topics.get(topic)
-        if not subscribers or subscribers.pop(ref.id, None) is None:
-            return False
-        if not subscribers:
-            del self._topics[topic]
-        return True
+        with self._lock:
+            subscribers = self._topics.get(topic)
+            if not subscribers or subscribers.pop(ref.id, None) is None:
+                return False
+            if not subscribers:
+                del self._topics[topic]
+            return True
 
     def subscribers(self, topic: str) -> list[AgentRef]:
         return list(self._topics.get(topic, {}).values())
@@ -305,7 +314,8 @@ class Router:
     # ------------------------------------------------------------------ groups
 
     def add_group(self, group: Group) -> None:
-        self._groups[group.name] = group
+        with self._lock:
+            self._groups[group.name] = group
 
     def group(self, name: str) -> Group:
         try:
@@ -316,7 +326,8 @@ class Router:
             ) from None
 
     def remove_group(self, name: str) -> None:
-        self._groups.pop(name, None)
+        with self._lock:
+            self._groups.pop(name, None)
 
     def names(self) -> list[str]:
         return sorted([*self._by_name, *self._groups])
