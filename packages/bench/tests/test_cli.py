@@ -143,11 +143,15 @@ def test_python_dash_m_and_console_script(run_cli: RunCli, tmp_path: Path) -> No
     assert scripts["perfkit-bench"].value == "perfkit_bench._cli:main"
 
 
+# The default mode's own numbers (see _pyperf_args: pyperf's defaults take over an hour here).
+DEFAULT = ["--processes", "10", "--values", "3", "--min-time", "0.05"]
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (RunOptions(), []),
-        (RunOptions(mode="fast"), ["--fast"]),
+        (RunOptions(), DEFAULT),
+        (RunOptions(mode="fast"), ["--processes", "3", "--values", "2", "--min-time", "0.02"]),
         (RunOptions(mode="rigorous"), ["--rigorous"]),
         # pyperf --fast would overwrite explicit counts, so counts replace the mode.
         (RunOptions(mode="fast", processes=2), ["--processes", "2"]),
@@ -165,8 +169,8 @@ def test_python_dash_m_and_console_script(run_cli: RunCli, tmp_path: Path) -> No
                 "--affinity=0",
             ],
         ),
-        (RunOptions(inherit_environ=("A", "B")), ["--inherit-environ", "A,B"]),
-        (RunOptions(inherit_environ=("A",), copy_env=True), ["--copy-env"]),
+        (RunOptions(inherit_environ=("A", "B")), [*DEFAULT, "--inherit-environ", "A,B"]),
+        (RunOptions(inherit_environ=("A",), copy_env=True), [*DEFAULT, "--copy-env"]),
     ],
 )
 def test_pyperf_arguments(options: RunOptions, expected: list[str]) -> None:

@@ -363,7 +363,16 @@ def _pyperf_args(options: RunOptions) -> list[str]:
             args.extend(("--processes", "3", "--values", "2"))
             if options.min_time is None:
                 args.extend(("--min-time", "0.02"))
-        elif options.mode != "default":
+        elif options.mode == "default":
+            # pyperf's defaults (20 processes x 3 values of >= 0.1 s, plus calibration) cost
+            # 10-40 s per benchmark on this 2-core machine: over an hour for ~90 benchmarks when
+            # the other core is busy. 10 processes x 3 values of >= 50 ms keep the process-to-
+            # process spread visible (the statistics' unit is the process) in about 8 minutes.
+            # --rigorous is pyperf's own, for when time is no object.
+            args.extend(("--processes", "10", "--values", "3"))
+            if options.min_time is None:
+                args.extend(("--min-time", "0.05"))
+        else:
             args.append(f"--{options.mode}")
     else:
         # pyperf's --fast / --rigorous overwrite --processes and --values, so explicit counts
