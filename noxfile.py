@@ -29,7 +29,12 @@ def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests (only that package installed), or smoke-run the benchmark suites."""
     if package == "benchmarks":
         session.install(
-            "./packages/runtime[fast]", "./packages/bench", *BENCH_DEPS, "pytest", "pytest-timeout"
+            "./packages/runtime[fast]",
+            "./packages/bench",
+            "./packages/report",  # the toolkit suite measures perfkit-report itself
+            *BENCH_DEPS,
+            "pytest",
+            "pytest-timeout",
         )
         session.run("pytest", "benchmarks/tests", *session.posargs)
         return
@@ -64,12 +69,31 @@ def example(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmark suites with pyperf against the runtime installed from a built wheel."""
     # Not editable: the measured code is what a user installs, byte-compiled in site-packages.
-    session.install("./packages/runtime[fast]", "./packages/bench", *BENCH_DEPS)
+    # perfkit-report too: the toolkit suite measures it (render and ingest speed).
+    session.install(
+        "./packages/runtime[fast]", "./packages/bench", "./packages/report", *BENCH_DEPS
+    )
     session.run("perfkit-bench", "run", "benchmarks", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
+def profile(session: nox.Session) -> None:
+    """Profile a target's workload under scalene and memray (perfkit-profile ARGS; default: list)."""
+    # perfkit-bench is installed beside perfkit-profile so `perfkit-profile` can ask
+    # `python -m perfkit_bench list --json` for the registry; neither imports the other.
+    # perfkit-report is the workload of the toolkit suite (target "report"), as in `bench`.
+    session.install(
+        "./packages/runtime[fast]",
+        "./packages/bench",
+        "./packages/report",
+        "./packages/profile[all]",
+        *BENCH_DEPS,
+    )
+    session.run("perfkit-profile", *(session.posargs or ["list"]))
+
+
+@nox.session(python=PYTHON, default=False)
 def history(session: nox.Session) -> None:
-    """Run perfkit-report (ingest, summary, prune, baseline) on the history store."""
+    """Run perfkit-report (ingest, summary, prune, baseline, render, ingest-profile) on the history."""
     session.install("./packages/report")
     session.run("perfkit-report", *session.posargs)

@@ -108,6 +108,64 @@ def bench(
         raise Exit("some benchmarks failed; they are listed above", code=result.exited)
 
 
+@task(
+    help={
+        "target": "the target to profile (spawning, routing, serialization, history, database, load)",
+        "list": "list the targets and the workload each one profiles",
+        "profiler": "scalene, memray or all (default all)",
+        "duration": "seconds the workload runs under each profiler (default 5)",
+        "benchmark": "profile this benchmark id of the target instead of its default",
+    }
+)
+def profile(
+    c: Context,
+    target: str = "",
+    list_: bool = False,
+    profiler: str = "all",
+    duration: float = 0.0,
+    benchmark: str = "",
+) -> None:
+    """Profile a target under scalene and memray into profiles/<capture>/ (offline HTML, summary)."""
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    if list_:
+        c.run("nox -s profile -- list")
+        return
+    if not target:
+        raise Exit("name a target: inv profile --target routing (inv profile --list shows them)", 2)
+    args = ["run", target, "--profiler", profiler]
+    if duration:
+        args += ["--duration", str(duration)]
+    if benchmark:
+        args += ["--benchmark", benchmark]
+    c.run(f"nox -s profile -- {shlex.join(args)}")
+
+
+@task(
+    help={
+        "db": "history store to read",
+        "out": "folder for index.html, report.md and analysis.md",
+        "targets": "targets file (goals, severity bands)",
+    }
+)
+def report(c: Context, db: str = HISTORY, out: str = "reports", targets: str = TARGETS) -> None:
+    """Write the offline HTML dashboard, report.md and analysis.md from the history; print paths."""
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    if not Path(db).exists():
+        raise Exit(f"{db} does not exist yet; run `inv bench` first (it records every run)", code=2)
+    # Profile captures are stored (idempotently) first so the report links the latest ones;
+    # a capture that cannot be read is reported and does not stop the report.
+    captures = sorted(str(p.parent) for p in Path("profiles").glob("*/summary.json"))
+    if captures:
+        c.run(
+            f"nox -s history -- ingest-profile --db {shlex.quote(db)} {shlex.join(captures)}",
+            warn=True,
+        )
+    c.run(
+        f"nox -s history -- render --db {shlex.quote(db)} --out {shlex.quote(out)} "
+        f"--targets {shlex.quote(targets)}"
+    )
+
+
 @task(help={"db": "history store", "days": "keep raw samples this many days"})
 def prune(c: Context, db: str = HISTORY, days: int = 90) -> None:
     """Drop raw samples older than the window (summaries and pinned baselines stay)."""

@@ -19,13 +19,15 @@ BENCHMARKS = Path(__file__).resolve().parents[1]
 
 # One process, one value, no warm-up, one loop: enough to prove the workload runs and reports.
 TINY = ["--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1"]
-# Extra knobs per suite (all get TINY); database_queries builds a 20 k-row database, not 1 M.
+# Extra knobs per suite (all get TINY); database_queries builds a 20 k-row database, not 1 M, and
+# toolkit a 2-day synthetic history, not 90 days.
 SMOKE: dict[str, list[str]] = {
     "agent_spawning": [],
     "message_throughput": [],
     "memory_usage": [],
     "database_queries": ["--inherit-environ", "PERFKIT_BENCH_ROWS"],
     "concurrent_load": [],
+    "toolkit": ["--inherit-environ", "PERFKIT_TOOLKIT_DAYS"],
 }
 
 
@@ -56,7 +58,7 @@ def test_suite_runs_in_worker_processes(suite: str, tmp_path: Path) -> None:
     specs = _listed(suite)
     assert specs, f"suite {suite} declares no benchmark"
     output = tmp_path / f"{suite}.json"
-    env = {**os.environ, "PERFKIT_BENCH_ROWS": "20000"}
+    env = {**os.environ, "PERFKIT_BENCH_ROWS": "20000", "PERFKIT_TOOLKIT_DAYS": "2"}
     proc = subprocess.run(
         [
             sys.executable,

@@ -181,3 +181,159 @@ def state() -> Callable[[Path], tuple[dict[str, int], str]]:
 def make_bench() -> type[Bench]:
     """The Bench class (tests cannot import conftest under importlib mode)."""
     return Bench
+
+
+@dataclass(frozen=True)
+class Series:
+    """One benchmark of a synthetic history: its median in each run (None: not measured)."""
+
+    name: str
+    medians: Sequence[float | None]
+    unit: str = "second"
+    kind: str = "time"
+    suite: str | None = None
+    target: str | None = "routing"
+    reference: str | None = None
+    noise: float = 0.01
+
+
+def store_history(
+    path: Path,
+    series: Sequence[Series],
+    *,
+    start: str = "2026-10-01T12:00:00+00:00",
+    hours_apart: float = 24.0,
+    commits: bool = True,
+    seed: int = 0,
+) -> list[int]:
+    """Store one run per position of the medians (one a day by default), each benchmark with
+    3 worker processes x 3 values spread by ``noise`` around its median; returns the run ids.
+    Built with History.store (no pyperf files), so a 30-run history takes a fraction of a second."""
+    import random
+    from datetime import timedelta
+
+    from perfkit_report import History, ParsedResult, ParsedRun, summarize
+    from perfkit_report._timestamps import format_timestamp, parse_timestamp
+
+    rng = random.Random(seed)
+    runs = max(len(s.medians) for s in series)
+    first = parse_timestamp(start)
+    ids = []
+    with History.open(path) as history:
+        for index in range(runs):
+            results = []
+            for spec in series:
+                if index >= len(spec.medians) or spec.medians[index] is None:
+                    continue
+                median = float(spec.medians[index])  # type: ignore[arg-type]
+                processes = [
+                    [median * (1 + rng.gauss(0, spec.noise)) for _ in range(3)] for _ in range(3)
+                ]
+                metadata: dict[str, Any] = {"perfkit_kind": spec.kind}
+                if spec.reference:
+                    metadata["perfkit_reference"] = spec.reference
+                metric = {"time": "time", "bytes": "bytes", "count": "count"}.get(
+                    spec.kind, spec.name.rpartition(".")[2]
+                )
+                results.append(
+                    ParsedResult(
+                        benchmark=spec.name,
+                        metric=metric,
+                        unit=spec.unit,
+                        target=spec.target,
+                        suite=spec.suite or spec.name.split(".")[0],
+                        summary=summarize(processes),
+                        samples=tuple(v for values in processes for v in values),
+                        metadata=metadata,
+                    )
+                )
+            moment = format_timestamp(first + timedelta(hours=hours_apart * index))
+            run = ParsedRun(
+                run_key=f"synthetic-{seed}-{index}",
+                source=f"/synthetic/run-{index}.json",
+                started=moment,
+                finished=moment,
+                commit_sha=f"{index:04d}{'c0ffee' * 6}"[:40] if commits else None,
+                branch="main" if commits else None,
+                dirty=False,
+                mode="fast",
+                fingerprint={"python": "CPython 3.11.7"},
+                tool_versions={},
+                failed=(),
+                results=tuple(results),
+            )
+            ids.append(history.store(run).run_id)
+    return ids
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> Callable[..., list[int]]:
+    """store_history(path, series, ...) as a fixture; ``Series`` is ``synthetic.Series``."""
+    return store_history
+
+
+@pytest.fixture(scope="session")
+def series_type() -> type[Series]:
+    """The Series class (tests cannot import conftest under importlib mode)."""
+    return Series
+
+
+def write_profile(
+    folder: Path,
+    *,
+    target: str = "routing",
+    commit: str | None = None,
+    files: Mapping[str, str] | None = None,
+    create: Sequence[str] = ("flame.html",),
+    **extra: Any,
+) -> Path:
+    """A capture folder as perfkit-profile writes it: summary.json plus the files in ``create``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in create:
+        (folder / name).write_text("<html>profile</html>", encoding="utf-8")
+    document: dict[str, Any] = {
+        "version": 1,
+        "target": target,
+        "workload": "benchmarks.message_throughput:tell_asyncio",
+        "captured": "2026-11-20T10:00:00Z",
+        "commit": commit,
+        "branch": "main",
+        "duration_s": 3.5,
+        "tools": {"scalene": "2.4.0", "memray": "1.20.0"},
+        "peak_memory_bytes": 48_000_000,
+        "allocations": 120_000,
+        "top_cpu": [
+            {
+                "function": "Router.route",
+                "file": "perfkit_runtime/_router.py",
+                "line": 120,
+                "cpu_percent": 31.5,
+            },
+            {
+                "function": "Mailbox.put",
+                "file": "perfkit_runtime/_mailbox.py",
+                "line": 40,
+                "cpu_percent": 12.0,
+            },
+        ],
+        "top_alloc": [
+            {
+                "function": "Mailbox.put",
+                "file": "perfkit_runtime/_mailbox.py",
+                "line": 40,
+                "bytes": 12_000_000,
+                "count": 4000,
+            }
+        ],
+        "files": dict(files) if files is not None else {"memray_flamegraph": "flame.html"},
+        "errors": [],
+        **extra,
+    }
+    (folder / "summary.json").write_text(json.dumps(document), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def profile_folder() -> Callable[..., Path]:
+    """write_profile(folder, **options) as a fixture."""
+    return write_profile

@@ -7,16 +7,23 @@ import perfkit_report
 EXPECTED = {
     "DEFAULT_BUSY_TIMEOUT",
     "MIGRATIONS",
+    "PROFILE_SUMMARY_VERSION",
     "TARGETS_FORMAT_VERSION",
     "Baseline",
     "History",
+    "Hotspot",
     "IngestResult",
     "InputError",
     "Migration",
     "ParsedResult",
     "ParsedRun",
     "PerfkitReportError",
+    "ProfileCapture",
+    "ProfileIngestResult",
+    "ProfileRecord",
+    "ProfileSummaryError",
     "PruneResult",
+    "RenderedReport",
     "ResultFileError",
     "ResultRecord",
     "RunRecord",
@@ -35,7 +42,9 @@ EXPECTED = {
     "__version__",
     "load_targets",
     "parse_targets",
+    "read_profile_summary",
     "read_result_file",
+    "render_report",
     "summarize",
 }
 
@@ -69,7 +78,7 @@ def test_every_error_has_the_one_root() -> None:
         if isinstance(getattr(perfkit_report, name), type)
         and issubclass(getattr(perfkit_report, name), Exception)
     ]
-    assert len(errors) == 10
+    assert len(errors) == 11
     for error in errors:
         assert issubclass(error, perfkit_report.PerfkitReportError)
 

@@ -45,6 +45,7 @@ def test_readme_quick_start_commands_run(
         "baseline",
         "baseline",
         "prune",
+        "render",
     ]
     perfkit_file("results.json")
     (tmp_path / "benchmarks").mkdir()
@@ -53,6 +54,7 @@ def test_readme_quick_start_commands_run(
         result = run_cli(*command)
         assert result.returncode == 0, (command, result.stderr)
         assert result.stdout
+    assert (tmp_path / "reports" / "index.html").is_file()
 
 
 def test_readme_python_example_runs(

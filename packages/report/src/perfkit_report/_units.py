@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_rate", "format_value"]
+__all__ = ["format_percent", "format_rate", "format_value"]
 
 _TIME_SCALES = ((1e-6, 1e9, "ns"), (1e-3, 1e6, "µs"), (1.0, 1e3, "ms"))
 _BYTE_SCALES = ((1024.0**3, "GB"), (1024.0**2, "MB"), (1024.0, "KB"))
@@ -51,3 +51,15 @@ def format_rate(per_second: float) -> str:
         if abs(per_second) >= factor:
             return f"{_three_figures(per_second / factor)}{prefix} ops/s"
     return f"{_three_figures(per_second)} ops/s"
+
+
+def format_percent(percent: float | None, *, signed: bool = True) -> str:
+    """``+12.3 %`` (three significant figures, at most one decimal); ``—`` for None."""
+    if percent is None or not math.isfinite(percent):
+        return "—"
+    magnitude = abs(percent)
+    if magnitude < 0.05:
+        return "0.0 %"
+    sign = "+" if signed and percent > 0 else ""
+    text = f"{percent:.0f}" if magnitude >= 100 else f"{percent:.1f}"
+    return f"{sign}{text} %"
