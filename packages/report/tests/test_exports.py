@@ -5,6 +5,15 @@ from __future__ import annotations
 import perfkit_report
 
 EXPECTED = {
+    "COMPARE_FORMAT_VERSION",
+    "BenchmarkSamples",
+    "BenchmarkVerdict",
+    "Comparison",
+    "MoreSamples",
+    "compare_files",
+    "detect",
+    "failing_verdicts",
+    "needs_more",
     "DEFAULT_BUSY_TIMEOUT",
     "MIGRATIONS",
     "PROFILE_SUMMARY_VERSION",

@@ -2,12 +2,22 @@
 
 This release: ingest pyperf result files and profile captures, prune raw samples, pin baselines,
 summarise a run against targets.toml, and render the offline HTML dashboard, the Markdown report
-and the generated analysis with trend detection. The command line is ``perfkit-report``
+and the generated analysis with trend detection; the regression detector (``detect``) and
+``compare`` of two result files. The command line is ``perfkit-report``
 (``python -m perfkit_report``).
 """
 
 from __future__ import annotations
 
+from perfkit_report._compare import COMPARE_FORMAT_VERSION, Comparison, compare_files
+from perfkit_report._detector import (
+    BenchmarkSamples,
+    BenchmarkVerdict,
+    MoreSamples,
+    detect,
+    failing_verdicts,
+    needs_more,
+)
 from perfkit_report._exceptions import (
     InputError,
     PerfkitReportError,
@@ -55,16 +65,21 @@ from perfkit_report._targets import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "COMPARE_FORMAT_VERSION",
     "DEFAULT_BUSY_TIMEOUT",
     "MIGRATIONS",
     "PROFILE_SUMMARY_VERSION",
     "TARGETS_FORMAT_VERSION",
     "Baseline",
+    "BenchmarkSamples",
+    "BenchmarkVerdict",
+    "Comparison",
     "History",
     "Hotspot",
     "IngestResult",
     "InputError",
     "Migration",
+    "MoreSamples",
     "ParsedResult",
     "ParsedRun",
     "PerfkitReportError",
@@ -90,7 +105,11 @@ __all__ = [
     "UnknownBaseline",
     "UnknownRun",
     "__version__",
+    "compare_files",
+    "detect",
+    "failing_verdicts",
     "load_targets",
+    "needs_more",
     "parse_targets",
     "read_profile_summary",
     "read_result_file",

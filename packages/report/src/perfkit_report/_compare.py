@@ -1,0 +1,504 @@
+"""``perfkit-report compare BASE HEAD``: the regression detector on two existing result files.
+
+The tool to reach for instead of ``pyperf compare_to``: any two pyperf result files (``.json`` or
+``.json.gz``, perfkit's or anyone's), no benchmarking. Each benchmark's per-process medians
+(``SampleSummary.process_medians``) are the samples, unpaired (two runs made at different times);
+the statistics, their assumptions and the verdict rules are in ``_detector`` and
+docs/regression.md. Thresholds, directions and severity bands come from ``--targets`` when given,
+else the targets defaults (10 %, lower is better, bands at 1x / 1.5x / 2x the threshold).
+
+Outputs: a table for people (rich on a terminal, plain aligned text otherwise), Markdown for a PR
+comment (one verdict line, the benchmarks that need a look, the full table collapsed), and JSON
+for machines. Every benchmark name and path is escaped for its medium.
+
+Exit status (returned to ``_cli.main``): 1 when a regression at or above ``--fail-on`` severity
+was found (or an inconclusive benchmark with ``--fail-on-inconclusive``), else 0. Bad input raises
+an ``InputError`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, JustifyMethod
+from rich.table import Table
+from rich.text import Text
+
+from perfkit_report._detector import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    BenchmarkSamples,
+    BenchmarkVerdict,
+    SeverityName,
+    detect,
+    failing_verdicts,
+)
+from perfkit_report._escape import escape_markdown, escape_terminal
+from perfkit_report._exceptions import InputError
+from perfkit_report._ingest import ParsedResult, read_result_file
+from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets, load_targets
+
+__all__ = [
+    "COMPARE_FORMAT_VERSION",
+    "Comparison",
+    "add_compare_command",
+    "compare_files",
+    "render_comparison_json",
+    "render_comparison_markdown",
+    "render_comparison_rich",
+    "render_comparison_text",
+]
+
+# The JSON document of ``compare --format json``. History:
+# - 1 (2026-11): version, tool, base, head, targets, alpha, confidence, n_resamples, seed, paired,
+#   fail_on, fail_on_inconclusive, failed, counts, verdicts[] (benchmark, channel, unit, verdict,
+#   severity, effect, ci_low, ci_high, change_percent, ci_percent, p, q, mde_percent, n_base,
+#   n_head, paired, test, direction, threshold).
+COMPARE_FORMAT_VERSION = 1
+
+_ORDER = ("regressed", "improved", "inconclusive", "same", "added", "removed")
+_SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
+_NEEDS_A_LOOK = ("regressed", "improved", "inconclusive")
+_HEADERS = ("benchmark", "channel", "verdict", "change", "CI", "q", "severity", "MDE", "n")
+_STYLES = {
+    "regressed": "bold red",
+    "improved": "green",
+    "inconclusive": "yellow",
+    "same": "dim",
+    "added": "cyan",
+    "removed": "cyan",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The verdicts of one comparison and the settings that produced them."""
+
+    base: str
+    head: str
+    targets: str | None
+    alpha: float
+    n_resamples: int
+    seed: int
+    fail_on: SeverityName
+    fail_on_inconclusive: bool
+    verdicts: tuple[BenchmarkVerdict, ...]
+    units: Mapping[str, str]
+    """benchmark -> pyperf unit."""
+
+    @property
+    def failures(self) -> tuple[BenchmarkVerdict, ...]:
+        """The verdicts that make the command exit 1."""
+        return failing_verdicts(
+            self.verdicts, fail_on=self.fail_on, fail_on_inconclusive=self.fail_on_inconclusive
+        )
+
+    @property
+    def ordered(self) -> tuple[BenchmarkVerdict, ...]:
+        """Regressions first (worst first), then improved, inconclusive, same, added, removed."""
+
+        def key(verdict: BenchmarkVerdict) -> tuple[int, int, float, str]:
+            severity = _SEVERITY_ORDER.get(verdict.severity or "", 3)
+            size = -abs(verdict.change_percent or 0.0)
+            return (_ORDER.index(verdict.verdict), severity, size, verdict.benchmark)
+
+        return tuple(sorted(self.verdicts, key=key))
+
+    def count(self, name: str) -> int:
+        """How many benchmarks got verdict ``name``."""
+        return sum(1 for verdict in self.verdicts if verdict.verdict == name)
+
+
+def compare_files(
+    base: str | Path,
+    head: str | Path,
+    targets: Targets | None = None,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    fail_on: SeverityName = "minor",
+    fail_on_inconclusive: bool = False,
+) -> Comparison:
+    """Read both files (validated as by ``ingest``) and run the detector on their benchmarks."""
+    base_run = read_result_file(base)
+    head_run = read_result_file(head)
+    base_results = {result.benchmark: result for result in base_run.results}
+    head_results = {result.benchmark: result for result in head_run.results}
+    if not set(base_results) & set(head_results):
+        raise InputError(
+            f"{base} and {head} have no benchmark in common (base: {_names(base_results)}; "
+            f"head: {_names(head_results)}); compare two runs of the same suite"
+        )
+    names = list(base_results) + [name for name in head_results if name not in base_results]
+    samples: list[BenchmarkSamples] = []
+    units: dict[str, str] = {}
+    for name in names:
+        old, new = base_results.get(name), head_results.get(name)
+        if old is not None and new is not None and old.unit != new.unit:
+            raise InputError(
+                f"benchmark {name!r} is in {old.unit} in {base} but in {new.unit} in {head}; "
+                "compare results measured in the same unit"
+            )
+        either = old or new
+        assert either is not None
+        units[name] = either.unit
+        samples.append(
+            BenchmarkSamples(
+                benchmark=name,
+                base=_process_medians(old),
+                head=_process_medians(new),
+                direction=targets.direction_for(name) if targets else DEFAULT_DIRECTION,
+                threshold=targets.threshold_for(name) if targets else DEFAULT_THRESHOLD,
+                severity=targets.severity_for(name) if targets else None,
+                channel=either.metric,
+            )
+        )
+    verdicts = detect(samples, alpha=alpha, n_resamples=n_resamples, seed=seed)
+    return Comparison(
+        base=str(base),
+        head=str(head),
+        targets=targets.source if targets is not None else None,
+        alpha=alpha,
+        n_resamples=n_resamples,
+        seed=seed,
+        fail_on=fail_on,
+        fail_on_inconclusive=fail_on_inconclusive,
+        verdicts=verdicts,
+        units=units,
+    )
+
+
+def _process_medians(result: ParsedResult | None) -> tuple[float, ...] | None:
+    return None if result is None else result.summary.process_medians
+
+
+def _names(results: Mapping[str, ParsedResult]) -> str:
+    shown = sorted(results)[:5]
+    more = len(results) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+# -- formatting ----------------------------------------------------------------------------------
+
+
+def _percent(value: float) -> str:
+    # One decimal is the resolution that matters for time; deterministic channels (instructions)
+    # move by fractions of a percent, so small changes keep two.
+    return f"{value:+.2f}%" if abs(value) < 1 else f"{value:+.1f}%"
+
+
+def _change(verdict: BenchmarkVerdict) -> str:
+    change = verdict.change_percent
+    return "" if change is None else _percent(change)
+
+
+def _ci(verdict: BenchmarkVerdict) -> str:
+    ci = verdict.ci_percent
+    return "" if ci is None else f"[{_percent(ci[0])}, {_percent(ci[1])}]"
+
+
+def _q(verdict: BenchmarkVerdict) -> str:
+    if verdict.test == "exact":
+        return "exact"
+    return "" if verdict.q is None else f"{verdict.q:.2g}"
+
+
+def _mde(verdict: BenchmarkVerdict) -> str:
+    return "" if verdict.mde_percent is None else f"{verdict.mde_percent:.1f}%"
+
+
+def _n(verdict: BenchmarkVerdict) -> str:
+    if verdict.paired:
+        return f"{verdict.n_base} pairs"
+    return f"{verdict.n_base}/{verdict.n_head}"
+
+
+def _cells(verdict: BenchmarkVerdict) -> tuple[str, ...]:
+    return (
+        verdict.benchmark,
+        verdict.channel,
+        verdict.verdict,
+        _change(verdict),
+        _ci(verdict),
+        _q(verdict),
+        verdict.severity or "",
+        _mde(verdict),
+        _n(verdict),
+    )
+
+
+def _headline(comparison: Comparison, esc: Callable[[str], str]) -> str:
+    """One line: FAIL/OK, the counts, and the worst regression."""
+    total = len(comparison.verdicts)
+    counts = ", ".join(
+        f"{comparison.count(name)} {name}"
+        for name in _ORDER
+        if comparison.count(name) or name in ("regressed", "improved", "same")
+    )
+    status = "FAIL" if comparison.failures else "OK"
+    regressed = [v for v in comparison.ordered if v.verdict == "regressed"]
+    worst = ""
+    if regressed:
+        top = regressed[0]
+        worst = f" (worst: {esc(top.benchmark)} {_change(top)}, {top.severity})"
+    noun = "benchmark" if total == 1 else "benchmarks"
+    return f"perfkit compare: {status} \N{EM DASH} {counts} of {total} {noun}{worst}"
+
+
+def _settings(comparison: Comparison) -> str:
+    tested = sum(1 for v in comparison.verdicts if v.p is not None)
+    confidence = (1 - comparison.alpha) * 100
+    return (
+        f"unpaired per-process medians; alpha {comparison.alpha:g}, Benjamini-Hochberg across "
+        f"{tested} test(s); {confidence:g}% bootstrap CI ({comparison.n_resamples} resamples, "
+        f"seed {comparison.seed}); fails on {comparison.fail_on} or worse"
+        + (" and on inconclusive" if comparison.fail_on_inconclusive else "")
+    )
+
+
+def render_comparison_text(comparison: Comparison) -> str:
+    """Plain aligned text (no colour, no box drawing), for pipes and logs."""
+    esc = escape_terminal
+    lines = [
+        _headline(comparison, esc),
+        esc(f"base: {comparison.base}"),
+        esc(f"head: {comparison.head}"),
+    ]
+    if comparison.targets:
+        lines.append(esc(f"targets: {comparison.targets}"))
+    lines.append(_settings(comparison))
+    table = [_HEADERS, *[tuple(esc(c) for c in _cells(v)) for v in comparison.ordered]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_HEADERS))]
+    right = {3, 4, 5, 7, 8}
+    lines.append("")
+    for index, row in enumerate(table):
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_rich(comparison: Comparison, console: Console) -> None:
+    """A rich table for a terminal; cells are Text, never parsed as markup."""
+    esc = escape_terminal
+    style = "bold red" if comparison.failures else "bold green"
+    console.print(Text(_headline(comparison, esc), style=style))
+    for line in (f"base: {comparison.base}", f"head: {comparison.head}"):
+        console.print(Text(esc(line), style="dim"))
+    if comparison.targets:
+        console.print(Text(esc(f"targets: {comparison.targets}"), style="dim"))
+    console.print(Text(_settings(comparison), style="dim"))
+    table = Table(show_lines=False)
+    justify: tuple[JustifyMethod, ...] = (
+        *("left",) * 3,
+        *("right",) * 3,
+        "left",
+        *("right",) * 2,
+    )
+    for name, side in zip(_HEADERS, justify, strict=True):
+        table.add_column(name, justify=side)
+    for verdict in comparison.ordered:
+        cells = [Text(esc(cell)) for cell in _cells(verdict)]
+        cells[2].stylize(_STYLES[verdict.verdict])
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _markdown_table(verdicts: tuple[BenchmarkVerdict, ...]) -> list[str]:
+    lines = [
+        "| " + " | ".join(_HEADERS) + " |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for verdict in verdicts:
+        cells = [escape_markdown(cell) for cell in _cells(verdict)]
+        if verdict.verdict == "regressed":
+            cells[2] = f"**{cells[2]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_comparison_markdown(comparison: Comparison) -> str:
+    """A PR-comment body: the verdict line, the benchmarks that need a look, the full table
+    collapsed in ``<details>``. Every string from outside is escaped."""
+    esc = escape_markdown
+    lines = [f"**{_headline(comparison, esc)}**", ""]
+    lines.append(f"base: {esc(comparison.base)}<br>head: {esc(comparison.head)}")
+    if comparison.targets:
+        lines[-1] += f"<br>targets: {esc(comparison.targets)}"
+    lines.append("")
+    look = tuple(v for v in comparison.ordered if v.verdict in _NEEDS_A_LOOK)
+    if look:
+        lines.extend(_markdown_table(look))
+    else:
+        lines.append("No benchmark regressed, improved or was inconclusive.")
+    lines.extend(
+        [
+            "",
+            f"<details><summary>All {len(comparison.verdicts)} benchmarks</summary>",
+            "",
+            *_markdown_table(comparison.ordered),
+            "",
+            esc(_settings(comparison)) + ". Change and CI: head vs base in percent of the "
+            "metric; MDE: the smallest change this noise and sample size would detect (80 % "
+            "power).",
+            "",
+            "</details>",
+        ]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_json(comparison: Comparison) -> str:
+    """The machine-readable document (``COMPARE_FORMAT_VERSION``)."""
+    counts = {name: comparison.count(name) for name in _ORDER}
+    document: dict[str, Any] = {
+        "version": COMPARE_FORMAT_VERSION,
+        "tool": "perfkit-report compare",
+        "base": comparison.base,
+        "head": comparison.head,
+        "targets": comparison.targets,
+        "alpha": comparison.alpha,
+        "confidence": 1 - comparison.alpha,
+        "n_resamples": comparison.n_resamples,
+        "seed": comparison.seed,
+        "paired": False,
+        "fail_on": comparison.fail_on,
+        "fail_on_inconclusive": comparison.fail_on_inconclusive,
+        "failed": bool(comparison.failures),
+        "counts": counts,
+        "verdicts": [
+            {
+                "benchmark": v.benchmark,
+                "channel": v.channel,
+                "unit": comparison.units.get(v.benchmark),
+                "verdict": v.verdict,
+                "severity": v.severity,
+                "effect": v.effect,
+                "ci_low": v.ci_low,
+                "ci_high": v.ci_high,
+                "change_percent": v.change_percent,
+                "ci_percent": list(v.ci_percent) if v.ci_percent is not None else None,
+                "p": v.p,
+                "q": v.q,
+                "mde_percent": v.mde_percent,
+                "n_base": v.n_base,
+                "n_head": v.n_head,
+                "paired": v.paired,
+                "test": v.test,
+                "direction": v.direction,
+                "threshold": v.threshold,
+            }
+            for v in comparison.ordered
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level between 0 and 1 (e.g. 0.05)")
+    return value
+
+
+def add_compare_command(commands: Any) -> None:
+    """Add ``compare`` to the ``perfkit-report`` sub-commands (``commands`` is the object
+    ``ArgumentParser.add_subparsers`` returned)."""
+    compare = commands.add_parser(
+        "compare",
+        help="compare two pyperf result files: regressed / improved / same / inconclusive",
+        description="Run the regression detector on two existing pyperf result files (.json or "
+        ".json.gz): per-process medians, ratio of medians with a bootstrap CI, Mann-Whitney U, "
+        "Benjamini-Hochberg across benchmarks. Exit 1 on a regression at or above --fail-on, "
+        "0 otherwise, 2 on bad input.",
+    )
+    compare.add_argument("base", type=Path, metavar="BASE", help="the result file to compare to")
+    compare.add_argument("head", type=Path, metavar="HEAD", help="the new result file")
+    compare.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE",
+        help="targets.toml: thresholds, directions, severity bands (default: 10%%, lower is "
+        "better)",
+    )
+    compare.add_argument(
+        "--format",
+        choices=("text", "json", "md"),
+        default="text",
+        help="text (a rich table in a terminal, plain otherwise), json or md",
+    )
+    compare.add_argument(
+        "--alpha",
+        type=_alpha,
+        default=DEFAULT_ALPHA,
+        help=f"false discovery level; the CI is at 1 - alpha (default: {DEFAULT_ALPHA})",
+    )
+    compare.add_argument(
+        "--fail-on",
+        choices=("minor", "major", "critical"),
+        default="minor",
+        help="exit 1 on a regression of this severity or worse (default: minor)",
+    )
+    compare.add_argument(
+        "--fail-on-inconclusive",
+        action="store_true",
+        help="exit 1 on an inconclusive benchmark too",
+    )
+    compare.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE (replaced if it exists) and print its path",
+    )
+    compare.set_defaults(handler=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """The ``compare`` handler: 1 when the comparison fails the gate, else 0."""
+    targets = load_targets(args.targets) if args.targets is not None else None
+    comparison = compare_files(
+        args.base,
+        args.head,
+        targets,
+        alpha=args.alpha,
+        fail_on=args.fail_on,
+        fail_on_inconclusive=args.fail_on_inconclusive,
+    )
+    if args.format == "md":
+        report = render_comparison_markdown(comparison)
+    elif args.format == "json":
+        report = render_comparison_json(comparison)
+    elif args.output is None and sys.stdout.isatty():
+        render_comparison_rich(comparison, Console())
+        report = ""
+    else:
+        report = render_comparison_text(comparison)
+    if args.output is not None:
+        try:
+            args.output.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"{args.output}: cannot write the report ({exc.strerror}); pass a writable "
+                "--output path"
+            ) from exc
+        print(escape_terminal(str(args.output)))
+    else:
+        sys.stdout.write(report)
+    return 1 if comparison.failures else 0
