@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,8 +39,3 @@ class Agent:
 
     def reset(self) -> None:
         """Called when a pool reuses this instance; clear per-use state here."""
-
-
-def is_async_callable(func: Any) -> bool:
-    """Whether calling ``func`` returns a coroutine (``async def``)."""
-    return inspect.iscoroutinefunction(func)

@@ -90,13 +90,6 @@ class HashRing(Generic[M]):
         i = bisect(self._points, crc32(data))
         return owners[i if i < len(owners) else 0]
 
-    def label_for(self, key: object) -> str:
-        """The label of the member owning ``key``."""
-        if not self._labels:
-            raise LookupError("the hash ring has no members")
-        i = bisect(self._points, crc32(key_bytes(key)))
-        return self._labels[i if i < len(self._labels) else 0]
-
     def __len__(self) -> int:
         return len(self._members)
 

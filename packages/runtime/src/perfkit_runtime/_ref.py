@@ -387,14 +387,11 @@ class AgentRef:
         self._state = STOPPED
         self._cap = 0
         try:
-            self._call_on_stop()
+            self._agent.on_stop()
         except Exception as exc:
             self._errors += 1
             logger.error("agent %r failed in on_stop: %r", self.name, exc, exc_info=exc)
         self._after_stop()
-
-    def _call_on_stop(self) -> None:
-        self._agent.on_stop()
 
     def _after_stop(self) -> None:
         self._dead_letter_rest("agent stopped")
