@@ -13,7 +13,7 @@ from typing import Any
 import pyperf
 import pytest
 
-from perfkit_report import History, ResultFileError, read_result_file
+from perfkit_report import History, ResultFileError, _ingest, read_result_file
 
 SHARED = Path(__file__).parent / "data" / "pyperf"
 THIRD_PARTY = sorted(SHARED.glob("*.json"))
@@ -273,3 +273,55 @@ def test_benchmarks_from_two_runs_are_refused(
     mixed.dump(str(path))
     with pytest.raises(ResultFileError, match="mixes benchmarks from different runs"):
         read_result_file(path)
+
+
+def _message(path: Path) -> str:
+    with pytest.raises(ResultFileError) as caught:
+        read_result_file(path)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_files_get_the_message_pyperf_alone_gives(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    content: Callable[[], str | bytes],
+    reason: str,
+) -> None:
+    """The fast reader (_pyperf_json) changes no refusal: same message as pyperf's loader."""
+    path = _write(tmp_path, name, content())
+    fast = _message(path)
+    monkeypatch.setattr(_ingest, "load_suite", lambda data: None)
+    assert _message(path) == fast
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"perfkit_failed": "not json"},
+        {"perfkit_libraries": "[1]"},
+        {"perfkit_started": "yesterday"},
+        {"perfkit_dirty": "maybe"},
+    ],
+    ids=["failed", "libraries", "started", "dirty"],
+)
+def test_malformed_perfkit_metadata_gets_the_message_pyperf_alone_gives(
+    monkeypatch: pytest.MonkeyPatch, perfkit_file: Callable[..., Path], extra: dict[str, str]
+) -> None:
+    path = perfkit_file(extra=extra)
+    fast = _message(path)
+    monkeypatch.setattr(_ingest, "load_suite", lambda data: None)
+    assert _message(path) == fast
+
+
+def test_mixed_runs_get_the_message_pyperf_alone_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, perfkit_file: Callable[..., Path]
+) -> None:
+    one = pyperf.BenchmarkSuite.load(str(perfkit_file(run_id="a" * 32)))
+    two = pyperf.BenchmarkSuite.load(str(perfkit_file(run_id="b" * 32)))
+    path = tmp_path / "mixed.json"
+    pyperf.BenchmarkSuite([one.get_benchmarks()[0], two.get_benchmarks()[1]]).dump(str(path))
+    fast = _message(path)
+    monkeypatch.setattr(_ingest, "load_suite", lambda data: None)
+    assert _message(path) == fast
