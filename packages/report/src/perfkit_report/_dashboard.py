@@ -65,6 +65,7 @@ __all__ = [
     "TrendDrift",
     "Verdict",
     "build_dashboard",
+    "ratio_goals",
     "relative_link",
     "run_label",
 ]
@@ -287,6 +288,15 @@ class Dashboard:
     def latest_views(self) -> list[BenchmarkView]:
         """Benchmarks the latest run measured."""
         return [view for view in self.benchmarks if view.latest is not None]
+
+    @property
+    def referenced_views(self) -> list[BenchmarkView]:
+        """Benchmarks of the latest run that name a reference benchmark."""
+        return [
+            view
+            for view in self.benchmarks
+            if view.latest is not None and view.latest.reference is not None
+        ]
 
     def profile_for(self, target: str | None) -> ProfileView | None:
         """The latest capture of a target."""
@@ -741,3 +751,13 @@ def _notes(
             "highest p95); trends are computed on those points."
         )
     return notes
+
+
+def ratio_goals(rule: TargetRule | None) -> str:
+    """The ratio goals of a target rule as text (``≤ 1, ≥ 0.5``), or ``—`` when it has none."""
+    goals = []
+    if rule is not None and rule.ratio_max is not None:
+        goals.append(f"≤ {rule.ratio_max:g}")
+    if rule is not None and rule.ratio_min is not None:
+        goals.append(f"≥ {rule.ratio_min:g}")
+    return ", ".join(goals) or "—"

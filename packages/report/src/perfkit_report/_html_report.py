@@ -34,6 +34,7 @@ from perfkit_report._dashboard import (
     Dashboard,
     LatencyGroup,
     ProfileView,
+    ratio_goals,
     relative_link,
     run_label,
 )
@@ -435,11 +436,7 @@ def _changes_table(page: _Page) -> list[str]:
 
 
 def _ratios_table(dashboard: Dashboard) -> list[str]:
-    rows = [
-        view
-        for view in dashboard.latest_views
-        if view.latest is not None and view.latest.reference is not None
-    ]
+    rows = dashboard.referenced_views
     if not rows:
         return ['<p class="empty">No benchmark of the latest run names a reference.</p>']
     out = [
@@ -449,17 +446,12 @@ def _ratios_table(dashboard: Dashboard) -> list[str]:
     for view in rows:
         latest = view.latest
         assert latest is not None and latest.reference is not None
-        rule = latest.rule
-        goals = []
-        if rule is not None and rule.ratio_max is not None:
-            goals.append(f"≤ {rule.ratio_max:g}")
-        if rule is not None and rule.ratio_min is not None:
-            goals.append(f"≥ {rule.ratio_min:g}")
+        goals = ratio_goals(latest.rule)
         ratio = f"{latest.ratio:.3g}x" if latest.ratio is not None else "— (not measured)"
         out.append(
             f'<tr data-name="{_e(_filter_key(view))}"><td>{_e(view.id)}</td>'
             f"<td>{_e(latest.reference)}</td><td class='r'>{_e(ratio)}</td>"
-            f"<td>{_e(', '.join(goals) or '—')}</td><td>{_badge(latest.check.status)}</td></tr>"
+            f"<td>{_e(goals)}</td><td>{_badge(latest.check.status)}</td></tr>"
         )
     out.append("</tbody></table></div>")
     return out

@@ -16,6 +16,7 @@ from perfkit_report._dashboard import (
     BenchmarkView,
     Dashboard,
     LatencyGroup,
+    ratio_goals,
     relative_link,
 )
 from perfkit_report._escape import escape_markdown as esc
@@ -230,11 +231,7 @@ def _regressions(dashboard: Dashboard) -> list[str]:
 
 
 def _ratios(dashboard: Dashboard) -> list[str]:
-    rows = [
-        view
-        for view in dashboard.latest_views
-        if view.latest is not None and view.latest.reference is not None
-    ]
+    rows = dashboard.referenced_views
     if not rows:
         return ["No benchmark of the latest run names a reference (`reference=` in its suite)."]
     lines = [
@@ -244,17 +241,12 @@ def _ratios(dashboard: Dashboard) -> list[str]:
     for view in rows:
         latest = view.latest
         assert latest is not None and latest.reference is not None
-        rule = latest.rule
-        goals = []
-        if rule is not None and rule.ratio_max is not None:
-            goals.append(f"≤ {rule.ratio_max:g}")
-        if rule is not None and rule.ratio_min is not None:
-            goals.append(f"≥ {rule.ratio_min:g}")
+        goals = ratio_goals(latest.rule)
         cells = [
             esc(view.id),
             esc(latest.reference),
             f"{latest.ratio:.3g}x" if latest.ratio is not None else "— (reference not measured)",
-            ", ".join(goals) or "—",
+            goals,
             status_text(view),
         ]
         lines.append("| " + " | ".join(cells) + " |")

@@ -427,6 +427,11 @@ class AgentRef:
         if not self._scheduled:
             self._schedule()
 
+    def _raise_stopped(self) -> None:
+        if self._rt._closed:
+            raise RuntimeClosed("the runtime is closed; create a new Runtime")
+        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
+
     def _wake_senders(self) -> None:
         pass
 
@@ -550,11 +555,6 @@ class SyncRef(AgentRef):
             raise reply.error
         return reply.value
 
-    def _raise_stopped(self) -> None:
-        if self._rt._closed:
-            raise RuntimeClosed("the runtime is closed; create a new Runtime")
-        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
-
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Whether the agent has stopped (sync mode stops complete at once)."""
         return self._state == STOPPED
@@ -648,11 +648,6 @@ class ThreadRef(AgentRef):
         if reply.error is not None:
             raise reply.error
         return reply.value
-
-    def _raise_stopped(self) -> None:
-        if self._rt._closed:
-            raise RuntimeClosed("the runtime is closed; create a new Runtime")
-        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
 
     def _signal_stopped(self) -> None:
         event = self._stop_waiters
@@ -849,11 +844,6 @@ class AsyncRef(AgentRef):
             return await fut
         finally:
             timer.cancel()
-
-    def _raise_stopped(self) -> None:
-        if self._rt._closed:
-            raise RuntimeClosed("the runtime is closed; create a new Runtime")
-        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
 
     def _signal_stopped(self) -> None:
         waiters = self._stop_waiters
