@@ -151,7 +151,10 @@ DEFAULT = ["--processes", "10", "--values", "3", "--min-time", "0.05"]
     ("options", "expected"),
     [
         (RunOptions(), DEFAULT),
-        (RunOptions(mode="fast"), ["--processes", "3", "--values", "2", "--min-time", "0.02"]),
+        (
+            RunOptions(mode="fast"),
+            ["--processes", "3", "--values", "2", "--warmups", "0", "--min-time", "0.02"],
+        ),
         (RunOptions(mode="rigorous"), ["--rigorous"]),
         # pyperf --fast would overwrite explicit counts, so counts replace the mode.
         (RunOptions(mode="fast", processes=2), ["--processes", "2"]),

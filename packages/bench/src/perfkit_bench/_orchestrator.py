@@ -57,7 +57,7 @@ DEFAULT_TIMEOUT = 600.0
 # processes for the reason pyperf --fast does: 3 different randomized hash seeds.
 # (processes, values, warmups)
 _SAMPLED_MODES: dict[str, tuple[int, int, int]] = {
-    "fast": (3, 2, 1),
+    "fast": (3, 2, 0),
     "default": (10, 3, 1),
     "rigorous": (20, 3, 1),
 }
@@ -360,7 +360,11 @@ def _pyperf_args(options: RunOptions) -> list[str]:
             # benchmark here, 10 minutes for the runtime's ~90 benchmarks. A smoke run needs a
             # number, not a verdict: 3 processes (3 hash seeds, as pyperf --fast argues) x 2 values
             # of >= 20 ms.
+            # No warm-up value either: a smoke run proves the workload runs and gives a rough
+            # number; with the toolkit suite (1.5 s renders) warm-ups pushed it past 3 minutes.
             args.extend(("--processes", "3", "--values", "2"))
+            if options.warmups is None:
+                args.extend(("--warmups", "0"))
             if options.min_time is None:
                 args.extend(("--min-time", "0.02"))
         elif options.mode == "default":
