@@ -145,7 +145,7 @@ def test_four_concurrent_ingests_all_land(
         assert "ingested" in stdout
     assert counts_and_integrity(db) == (4, 20, "ok")
     with History.open(db) as history:
-        assert history.migrations() == ["0001_initial"]
+        assert history.migrations()[0] == "0001_initial"
         assert sorted(Path(run.source).name for run in history.runs()) == [
             "run0.json",
             "run1.json",

@@ -11,13 +11,25 @@ from sqlite_utils import Database
 from perfkit_report import MIGRATIONS, History, Migration, SchemaTooNew, StoreCorrupt
 from perfkit_report._migrations import apply_migrations
 
-TABLES = {"migrations", "runs", "results", "baselines", "verdicts", "profiles", "daily_summaries"}
+TABLES = {
+    "migrations",
+    "runs",
+    "results",
+    "baselines",
+    "verdicts",
+    "profiles",
+    "daily_summaries",
+    "checks",
+    "evaluations",
+}
+NAMES = [migration.name for migration in MIGRATIONS]
 
 
 def test_new_history_gets_every_table_and_index(tmp_path: Path) -> None:
     with History.open(tmp_path / "h.db") as history:
         assert set(history.db.table_names()) == TABLES
-        assert history.migrations() == ["0001_initial"]
+        assert history.migrations() == NAMES
+        assert NAMES[:2] == ["0001_initial", "0002_regression_gate"]
         indexes = {
             row["name"]: row["tbl_name"]
             for row in history.db.query(
@@ -43,8 +55,8 @@ def test_reopening_applies_nothing(tmp_path: Path) -> None:
     db_path = tmp_path / "h.db"
     History.open(db_path).close()
     with History.open(db_path) as history:
-        (row,) = list(history.db.query("SELECT name, applied_at FROM migrations"))
-        assert row["name"] == "0001_initial"
+        rows = list(history.db.query("SELECT name, applied_at FROM migrations"))
+        assert [row["name"] for row in rows] == NAMES
         assert apply_migrations(history.db, "h.db") == []
 
 
@@ -52,22 +64,22 @@ def test_a_new_migration_is_applied_once_in_order(tmp_path: Path) -> None:
     calls: list[str] = []
 
     def add_column(db: Database) -> None:
-        calls.append("0002")
+        calls.append("9001")
         db.execute("ALTER TABLE runs ADD COLUMN machine TEXT")
 
     db_path = tmp_path / "h.db"
     History.open(db_path).close()
-    newer = (*MIGRATIONS, Migration("0002_runs_machine", add_column))
+    newer = (*MIGRATIONS, Migration("9001_runs_machine", add_column))
     db = Database(sqlite3.connect(db_path))
     try:
-        assert apply_migrations(db, "h.db", newer) == ["0002_runs_machine"]
+        assert apply_migrations(db, "h.db", newer) == ["9001_runs_machine"]
         assert apply_migrations(db, "h.db", newer) == []
         assert "machine" in db["runs"].columns_dict
         names = [r["name"] for r in db.query("SELECT name FROM migrations ORDER BY rowid")]
-        assert names == ["0001_initial", "0002_runs_machine"]
+        assert names == [*NAMES, "9001_runs_machine"]
     finally:
         db.close()
-    assert calls == ["0002"]
+    assert calls == ["9001"]
 
 
 def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
@@ -80,9 +92,9 @@ def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
     db = Database(sqlite3.connect(db_path))
     try:
         with pytest.raises(RuntimeError, match="boom"):
-            apply_migrations(db, "h.db", (*MIGRATIONS, Migration("0002_half", half_done)))
+            apply_migrations(db, "h.db", (*MIGRATIONS, Migration("9002_half", half_done)))
         assert "half" not in db.table_names()
-        assert [r["name"] for r in db.query("SELECT name FROM migrations")] == ["0001_initial"]
+        assert [r["name"] for r in db.query("SELECT name FROM migrations")] == NAMES
     finally:
         db.close()
 
@@ -114,3 +126,27 @@ def test_a_non_sqlite_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreCorrupt, match="not a usable SQLite database"):
         History.open(db_path)
     assert db_path.read_text().startswith("these are my notes")
+
+
+def test_a_history_from_the_first_release_gains_the_gate_tables_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "h.db"
+    db = Database(sqlite3.connect(db_path))
+    apply_migrations(db, "h.db", MIGRATIONS[:1])
+    db.execute(
+        "INSERT INTO runs (id, run_key, source, status, ingested_at) "
+        "VALUES (1, 'k', 'a.json', 'ok', '2026-11-01T00:00:00+00:00')"
+    )
+    db.execute(
+        "INSERT INTO baselines (name, run_id, pinned, created) VALUES ('main', 1, 1, '2026')"
+    )
+    db.conn.commit()
+    db.close()
+    with History.open(db_path) as history:
+        assert history.migrations() == NAMES
+        assert {"checks", "evaluations"} <= set(history.db.table_names())
+        columns = history.db["verdicts"].columns_dict
+        assert {"check_id", "mde_percent", "n_base", "n_head", "paired", "test"} <= set(columns)
+        (row,) = history.db.query("SELECT name, run_id, branch FROM baselines")
+        assert row == {"name": "main", "run_id": 1, "branch": None}

@@ -14,6 +14,10 @@ types, constraints and ``ON DELETE`` actions cannot change when a library's defa
 History (dated, like pyperf's format versions):
 
 - ``0001_initial`` (2026-11): runs, results, baselines, verdicts, profiles, daily_summaries.
+- ``0002_regression_gate`` (2026-11): ``checks`` (one row per regression-gate check), the
+  verdict columns the gate reports (check, MDE, sample sizes, pairing, test, threshold,
+  direction), ``baselines.branch`` (per-branch baselines) and ``evaluations`` (the gate's
+  measured false-alarm rate and power).
 """
 
 from __future__ import annotations
@@ -161,7 +165,72 @@ def _initial(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+_REGRESSION_GATE = (
+    # One row per check of the regression gate (paired A/B, against a baseline, or two files).
+    # Its verdicts point back here; outcome is pass / fail / error, exit_code what the gate
+    # returned. settings holds the detector's knobs (alpha, resamples, seed, fail_on) as JSON.
+    """
+    CREATE TABLE checks (
+        id           INTEGER PRIMARY KEY,
+        created      TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('ab', 'baseline', 'files')),
+        base_run_id  INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        head_run_id  INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        base_label   TEXT,
+        head_label   TEXT,
+        base_commit  TEXT,
+        head_commit  TEXT,
+        baseline     TEXT,
+        outcome      TEXT NOT NULL,
+        exit_code    INTEGER NOT NULL,
+        settings     TEXT NOT NULL DEFAULT '{}',
+        markdown     TEXT,
+        json_path    TEXT
+    )
+    """,
+    "CREATE INDEX idx_checks_created ON checks (created)",
+    "ALTER TABLE verdicts ADD COLUMN check_id INTEGER REFERENCES checks (id) ON DELETE CASCADE",
+    "ALTER TABLE verdicts ADD COLUMN mde_percent REAL",
+    "ALTER TABLE verdicts ADD COLUMN n_base INTEGER",
+    "ALTER TABLE verdicts ADD COLUMN n_head INTEGER",
+    "ALTER TABLE verdicts ADD COLUMN paired INTEGER CHECK (paired IN (0, 1))",
+    "ALTER TABLE verdicts ADD COLUMN test TEXT",
+    "ALTER TABLE verdicts ADD COLUMN threshold REAL",
+    "ALTER TABLE verdicts ADD COLUMN direction TEXT",
+    "CREATE INDEX idx_verdicts_check ON verdicts (check_id)",
+    # Baselines may track a branch: `baseline set main --branch main` takes that branch's latest
+    # run, and the gate finds a branch's baseline by this column.
+    "ALTER TABLE baselines ADD COLUMN branch TEXT",
+    # The gate's own evaluation (A/A false alarms, power under injected slowdowns). One row per
+    # (evaluation, method, injected percent); details holds the per-benchmark figures as JSON.
+    """
+    CREATE TABLE evaluations (
+        id               INTEGER PRIMARY KEY,
+        evaluation       TEXT NOT NULL,
+        created          TEXT NOT NULL,
+        method           TEXT NOT NULL,
+        injected_percent REAL NOT NULL,
+        checks           INTEGER NOT NULL,
+        pairs_per_check  INTEGER NOT NULL,
+        benchmarks       INTEGER NOT NULL,
+        flagged_checks   INTEGER NOT NULL,
+        rate             REAL NOT NULL,
+        details          TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    "CREATE INDEX idx_evaluations_evaluation ON evaluations (evaluation)",
+)
+
+
+def _regression_gate(db: Database) -> None:
+    for statement in _REGRESSION_GATE:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_regression_gate", _regression_gate),
+)
 
 
 def applied_migrations(db: Database) -> list[str]:
