@@ -170,3 +170,103 @@ def report(c: Context, db: str = HISTORY, out: str = "reports", targets: str = T
 def prune(c: Context, db: str = HISTORY, days: int = 90) -> None:
     """Drop raw samples older than the window (summaries and pinned baselines stay)."""
     c.run(f"nox -s history -- prune --db {shlex.quote(db)} --days {int(days)}")
+
+
+def _exit_with(result: object, what: str) -> None:
+    """Pass a nox session's exit code on: the gate's 1 (regression) and 2 (bad input) matter."""
+    code = getattr(result, "exited", 0) or 0
+    if code:
+        raise Exit(f"{what} exited {code} (see above)", code=code)
+
+
+@task(
+    help={
+        "base": "base revision (default: the merge-base of HEAD with main)",
+        "against_baseline": "compare a fresh run with this stored baseline instead",
+        "quick": "core benchmarks only, fewer pairs (about 2 minutes)",
+        "pairs": "A/B pairs per benchmark (default 8; quick 5)",
+        "budget": "seconds the check may take, extra pairs for inconclusive ones included",
+        "suite": "only this suite",
+        "k": "only benchmarks whose id contains this text or matches this glob",
+        "fail_on": "minor, major or critical: the least severity that fails (default minor)",
+        "allow_dirty": "measure uncommitted changes as the head",
+        "profile_regressions": "profile regressed benchmarks on both sides, diff in the comment",
+        "db": "history store for the verdicts",
+    }
+)
+def regression(
+    c: Context,
+    base: str = "",
+    against_baseline: str = "",
+    quick: bool = False,
+    pairs: int = 0,
+    budget: float = 0.0,
+    suite: str = "",
+    k: str = "",
+    fail_on: str = "minor",
+    allow_dirty: bool = False,
+    profile_regressions: bool = False,
+    db: str = HISTORY,
+) -> None:
+    """The regression gate: paired A/B of the base and your head; exit 1 on a regression."""
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    args = ["--fail-on", fail_on, "--db", db]
+    for flag, value in (
+        ("--base", base),
+        ("--against-baseline", against_baseline),
+        ("--pairs", str(pairs) if pairs else ""),
+        ("--budget", str(budget) if budget else ""),
+        ("--suite", suite),
+        ("-k", k),
+    ):
+        if value:
+            args += [flag, value]
+    for flag, on in (
+        ("--quick", quick),
+        ("--allow-dirty", allow_dirty),
+        ("--profile-regressions", profile_regressions),
+    ):
+        if on:
+            args.append(flag)
+    _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the gate")
+
+
+@task(
+    help={
+        "name": "baseline name (default main)",
+        "run": "run id to point it at, or latest (default)",
+        "branch": "take that branch's latest run and record the branch",
+        "list_": "list the baselines",
+        "delete": "delete the baseline NAME",
+        "unpin": "unpin NAME (pruning may then drop its raw samples)",
+        "db": "history store",
+    }
+)
+def baseline(
+    c: Context,
+    name: str = "main",
+    run: str = "latest",
+    branch: str = "",
+    list_: bool = False,
+    delete: bool = False,
+    unpin: bool = False,
+    db: str = HISTORY,
+) -> None:
+    """Set (and pin) a named baseline from the latest run or a given run; list, delete, unpin."""
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    if not Path(db).exists():
+        raise Exit(f"{db} does not exist yet; run `inv bench` first (it records every run)", 2)
+    if sum((list_, delete, unpin)) > 1:
+        raise Exit("choose one of --list, --delete and --unpin", code=2)
+    if list_:
+        args = ["baseline", "list"]
+    elif delete:
+        args = ["baseline", "delete", name]
+    elif unpin:
+        args = ["baseline", "unpin", name]
+    else:
+        args = ["baseline", "set", name, "--run", run]
+        if branch:
+            args += ["--branch", branch]
+    args += ["--db", db]
+    _exit_with(c.run(f"nox -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
