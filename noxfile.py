@@ -172,6 +172,11 @@ def _gate_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="profile regressed benchmarks on both sides; append the diff to the comment",
     )
+    parser.add_argument(
+        "--include-references",
+        action="store_true",
+        help="also run the reference benchmarks (other libraries' code; skipped by default)",
+    )
     parser.add_argument("--affinity", help="pin worker processes to these CPUs, e.g. 0")
     parser.add_argument("--seed", type=int, help="seed of the A/B order (default: random)")
     parser.add_argument(
@@ -402,7 +407,7 @@ def regression(session: nox.Session) -> None:
             ab_dir,
             *selection,
         ]
-        if not selection:
+        if not options.include_references:
             ab.append("--exclude-references")
         for flag, value in (
             ("--affinity", options.affinity),

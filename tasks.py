@@ -270,3 +270,73 @@ def baseline(
             args += ["--branch", branch]
     args += ["--db", db]
     _exit_with(c.run(f"nox -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
+
+
+@task(
+    help={
+        "pairs": "A/B pairs per benchmark in each session (default 40)",
+        "pairs_per_check": "pairs one simulated check uses (default 8, the gate's default)",
+        "levels": "injected slowdowns in percent, comma-separated (default 2,5,10)",
+        "threshold": "practical threshold in percent for every benchmark (default 1)",
+        "suite": "suite to evaluate on (default message_throughput)",
+        "target": "target to evaluate on (default routing: the tell/ask hot paths)",
+        "out": "folder for the sessions and the evaluation report",
+        "db": "history store for the evaluation rows",
+    }
+)
+def evaluate(
+    c: Context,
+    pairs: int = 40,
+    pairs_per_check: int = 8,
+    levels: str = "2,5,10",
+    threshold: float = 1.0,
+    suite: str = "message_throughput",
+    target: str = "routing",
+    out: str = "reports/evaluate",
+    db: str = HISTORY,
+) -> None:
+    """Measure the gate itself: A/A false alarms, and power against injected 2/5/10 % slowdowns."""
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    try:
+        percents = [float(p) for p in levels.split(",") if p.strip()]
+    except ValueError:
+        raise Exit(f"--levels {levels!r}: write percentages like 2,5,10", code=2) from None
+    if pairs < pairs_per_check or pairs_per_check < 3:
+        raise Exit("--pairs must be >= --pairs-per-check >= 3 (one check needs its pairs)", 2)
+    common = [
+        "--aa",
+        "--collect-only",
+        "--allow-dirty",
+        "--pairs",
+        str(pairs),
+        "--budget",
+        "100000",
+        "--suite",
+        suite,
+        "--target",
+        target,
+    ]
+    sessions = [("aa", None)] + [(f"inject-{p:g}", p) for p in percents]
+    for name, percent in sessions:
+        args = [*common, "--out", f"{out}/{name}"]
+        if percent is not None:
+            args += ["--inject-head", f"{percent:g}"]
+        _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
+    evaluate_args = ["evaluate", "--aa", f"{out}/aa/ab"]
+    for name, _ in sessions[1:]:
+        evaluate_args += ["--inject", f"{out}/{name}/ab"]
+    evaluate_args += [
+        "--pairs-per-check",
+        str(pairs_per_check),
+        "--threshold",
+        f"{threshold:g}",
+        "--targets",
+        TARGETS,
+        "--db",
+        db,
+        "--out",
+        f"{out}/evaluation.md",
+        "--json",
+        f"{out}/evaluation.json",
+    ]
+    _exit_with(c.run(f"nox -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report")
