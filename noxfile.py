@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -305,8 +306,17 @@ def _base_environment(session: nox.Session, worktree: Path, extra: list[str]) ->
 
 def _run_code(session: nox.Session, *args: str | Path) -> int:
     """Run a command of the gate and return its exit code (0, 1 and 2 are answers, not errors)."""
-    code = session.run(*map(str, args), success_codes=[0, 1, 2], external=True)
-    return int(code) if isinstance(code, int) else 0
+    # session.run() reports success, not the code: run it here, with the session's bin/ first on
+    # PATH as session.run would. Any other code is a crash of the tool: no verdict.
+    command = [str(arg) for arg in args]
+    session.log(shlex.join(command))
+    bin_dir = str(Path(session.virtualenv.location) / "bin")
+    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    env.pop("PYTHONPATH", None)
+    code = subprocess.run(command, env=env, check=False).returncode
+    if code not in (0, 1, 2):
+        raise GateError(f"{command[0]} {command[1]} crashed (exit {code}); see above")
+    return code
 
 
 @nox.session(python=PYTHON, default=False)
