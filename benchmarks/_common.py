@@ -13,6 +13,15 @@ from perfkit_runtime import Agent
 
 T = TypeVar("T")
 
+# The channels of a CPU-bound benchmark: time, and instruction counts under valgrind
+# (`perfkit-bench instructions`; docs/benchmarks.md, "The instructions channel"). Only for a
+# workload that runs in one thread, in sync mode, and never waits: no worker threads, no sleeping,
+# no I/O or SQLite. Instruction counts cannot see a wait, a lock or a slow disk, so on any other
+# workload they would measure only the part that does not matter. Not asyncio either: under an
+# event loop the count varied by 270-3,400 instructions from one process to the next here (sync
+# workloads repeat exactly), and the gate's instruction verdicts rest on counts that repeat.
+CPU_CHANNELS = ("time", "instructions")
+
 
 class Idle(Agent):
     """The smallest useful agent: slotted, no state, answers with what it got."""

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from time import perf_counter
 from typing import Any
 
-from _common import AsyncEcho, Idle, run_async, traced_bytes
+from _common import CPU_CHANNELS, AsyncEcho, Idle, run_async, traced_bytes
 
 from perfkit_bench import benchmark
 from perfkit_runtime import Agent, Runtime
@@ -53,7 +53,18 @@ def _spawn_loop(mode: str, loops: int) -> tuple[float, list[Runtime]]:
     return elapsed, runtimes
 
 
-@benchmark("agent_spawning.spawn.{mode}", target="spawning", params_grid={"mode": MODES})
+# Two declarations of one grid: only sync mode gets the instructions channel (CPU_CHANNELS).
+@benchmark(
+    "agent_spawning.spawn.{mode}",
+    target="spawning",
+    params_grid={"mode": [m for m in MODES if m != "sync"]},
+)
+@benchmark(
+    "agent_spawning.spawn.{mode}",
+    target="spawning",
+    params_grid={"mode": ["sync"]},
+    channels=CPU_CHANNELS,
+)
 def spawn(loops: int, *, mode: str) -> float:
     """Spawn one idle agent into a runtime holding up to 1000 (construction and registration)."""
     if mode == "asyncio":
@@ -244,7 +255,12 @@ class Session(Agent):
         return self.table.get(msg, msg)
 
 
-@benchmark("agent_spawning.cycle.unpooled", target="spawning", params={"mode": "sync"})
+@benchmark(
+    "agent_spawning.cycle.unpooled",
+    target="spawning",
+    params={"mode": "sync"},
+    channels=CPU_CHANNELS,
+)
 def cycle_unpooled(loops: int) -> float:
     """Spawn, ask once, stop: the life of a short-lived Session agent without a pool."""
     with Runtime("sync") as rt:
@@ -261,6 +277,7 @@ def cycle_unpooled(loops: int) -> float:
     target="spawning",
     params={"mode": "sync"},
     reference="agent_spawning.cycle.unpooled",
+    channels=CPU_CHANNELS,
 )
 def cycle_pooled(loops: int) -> float:
     """The same life cycle through an AgentPool (instance and mailbox reused)."""

@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from time import perf_counter
 from typing import Any
 
-from _common import Idle, traced_bytes
+from _common import CPU_CHANNELS, Idle, traced_bytes
 
 from perfkit_bench import benchmark
 from perfkit_runtime import History, Runtime
@@ -80,7 +80,7 @@ def history_serialized_bytes() -> float:
     return h.nbytes / len(h)
 
 
-@benchmark("memory_usage.history.record", target="history")
+@benchmark("memory_usage.history.record", target="history", channels=CPU_CHANNELS)
 def history_record(loops: int) -> float:
     """Time to record one message in a full History (every record evicts one)."""
     h = History(max_messages=1000)

@@ -14,7 +14,7 @@ from collections import deque
 from time import perf_counter
 from typing import Any
 
-from _common import Count, Idle, run_async
+from _common import CPU_CHANNELS, Count, Idle, run_async
 
 from perfkit_bench import benchmark
 from perfkit_runtime import Agent, Runtime, get_codec
@@ -27,7 +27,9 @@ BATCH = 10_000
 # ------------------------------------------------------------------ tell, drained, per mode
 
 
-@benchmark("message_throughput.tell.sync", target="routing", inner_loops=BATCH)
+@benchmark(
+    "message_throughput.tell.sync", target="routing", inner_loops=BATCH, channels=CPU_CHANNELS
+)
 def tell_sync(loops: int) -> float:
     """tell() to one agent in sync mode (each message handled before tell returns)."""
     with Runtime("sync") as rt:
@@ -159,7 +161,7 @@ def asyncio_pingpong(loops: int) -> float:
     return run_async(main())
 
 
-@benchmark("message_throughput.ask.sync", target="routing")
+@benchmark("message_throughput.ask.sync", target="routing", channels=CPU_CHANNELS)
 def ask_sync(loops: int) -> float:
     """ref.ask() in sync mode."""
     with Runtime("sync") as rt:
@@ -283,6 +285,7 @@ CODECS = ["json", "orjson", "pickle", "msgpack"]
     "message_throughput.serialize.{codec}.encode",
     target="serialization",
     params_grid={"codec": CODECS},
+    channels=CPU_CHANNELS,
 )
 def encode(loops: int, *, codec: str) -> float:
     """Encode one small order message with the codec."""
@@ -298,6 +301,7 @@ def encode(loops: int, *, codec: str) -> float:
     "message_throughput.serialize.{codec}.decode",
     target="serialization",
     params_grid={"codec": CODECS},
+    channels=CPU_CHANNELS,
 )
 def decode(loops: int, *, codec: str) -> float:
     """Decode the same message."""
@@ -354,6 +358,7 @@ ROUTES = ["direct", "topic", "round_robin", "consistent_hash", "broadcast"]
     target="routing",
     inner_loops=BATCH,
     params_grid={"algorithm": ROUTES},
+    channels=CPU_CHANNELS,
 )
 def routing(loops: int, *, algorithm: str) -> float:
     """Route one message by the algorithm to a group of 8 agents (sync mode; broadcast: to all 8)."""
@@ -389,11 +394,19 @@ def routing(loops: int, *, algorithm: str) -> float:
 QUEUES = ["deque", "simplequeue", "queue", "asyncio_queue", "mailbox"]
 
 
+# Two declarations of one grid: the event-loop variant gets the time channel only (CPU_CHANNELS).
 @benchmark(
     "message_throughput.queue.{impl}",
     target="routing",
     inner_loops=BATCH,
-    params_grid={"impl": QUEUES},
+    params_grid={"impl": ["asyncio_queue"]},
+)
+@benchmark(
+    "message_throughput.queue.{impl}",
+    target="routing",
+    inner_loops=BATCH,
+    params_grid={"impl": [q for q in QUEUES if q != "asyncio_queue"]},
+    channels=CPU_CHANNELS,
 )
 def queues(loops: int, *, impl: str) -> float:
     """Put then get BATCH items through one queue implementation, in one thread (raw overhead)."""

@@ -1,4 +1,5 @@
-"""The ``perfkit-bench`` command: ``list`` and ``run``.
+"""The ``perfkit-bench`` command: ``list``, ``run``, ``instructions`` (in ``_instructions``) and
+``ab`` (paired A/B runs of two revisions, in ``_ab``).
 
 Only :func:`main` turns errors into exit codes: 0 ok, 1 a benchmark failed (or all did),
 2 bad usage or bad input, 130 interrupted. Errors go to stderr as one line naming the fix;
@@ -15,8 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from perfkit_bench._ab import add_ab_command
 from perfkit_bench._discovery import DEFAULT_PATH, discover_suites
 from perfkit_bench._exceptions import PerfkitBenchError, RunFailed, SelectionError, WorkerError
+from perfkit_bench._instructions import add_instructions_command
 from perfkit_bench._orchestrator import DEFAULT_TIMEOUT, RunOptions, run
 from perfkit_bench._progress import make_progress
 from perfkit_bench._selection import select
@@ -115,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_argument("--force", action="store_true", help="overwrite an existing --output")
     running.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     running.set_defaults(handler=_run)
+    add_ab_command(commands)
+    add_instructions_command(commands)
     return parser
 
 

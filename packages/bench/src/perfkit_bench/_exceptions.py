@@ -9,6 +9,9 @@
     ├── SelectionError     --suite / --target / -k matched no benchmark                  exit 2
     ├── OutputExistsError  the result file exists and --force was not given              exit 2
     ├── UsageError         an option value is invalid (e.g. --affinity)                 exit 2
+    ├── MissingToolError   a tool a command needs is not installed (valgrind)           exit 2
+    ├── SideError          ab: a side's interpreter cannot list its benchmarks, or the
+    │                      base side failed every benchmark it ran (no verdict possible)  exit 2
     ├── WorkerError        a worker process was given a benchmark it cannot run          exit 1
     └── RunFailed          every selected benchmark failed: nothing to write             exit 1
 
@@ -22,10 +25,12 @@ from __future__ import annotations
 __all__ = [
     "DeclarationError",
     "DiscoveryError",
+    "MissingToolError",
     "OutputExistsError",
     "PerfkitBenchError",
     "RunFailed",
     "SelectionError",
+    "SideError",
     "UsageError",
     "WorkerError",
     "one_line",
@@ -54,6 +59,14 @@ class OutputExistsError(PerfkitBenchError, FileExistsError):
 
 class UsageError(PerfkitBenchError, ValueError):
     """A command-line option has a value that cannot work."""
+
+
+class SideError(PerfkitBenchError):
+    """``perfkit-bench ab``: one side (interpreter + suites) cannot be measured at all."""
+
+
+class MissingToolError(PerfkitBenchError):
+    """An external program the command needs (valgrind for ``instructions``) is not installed."""
 
 
 class WorkerError(PerfkitBenchError):

@@ -18,7 +18,7 @@ __all__ = ["PlainProgress", "Progress", "QuietProgress", "RichProgress", "make_p
 
 
 class Progress(Protocol):
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, unit: str = "benchmark") -> None: ...
     def begin(self, index: int, bench_id: str) -> None: ...
     def finish(self, bench_id: str, elapsed: float, error: str | None) -> None: ...
     def close(self) -> None: ...
@@ -37,7 +37,7 @@ def make_progress(*, quiet: bool = False, stream: TextIO | None = None) -> Progr
 class QuietProgress:
     """``--quiet``: nothing while running; failures are still reported at the end."""
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, unit: str = "benchmark") -> None:
         pass
 
     def begin(self, index: int, bench_id: str) -> None:
@@ -85,9 +85,10 @@ class PlainProgress:
         self._estimate = _Estimate()
         self._index = 0
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, unit: str = "benchmark") -> None:
+        # unit: what one step is (``ab`` steps through pairs, not benchmarks).
         self._estimate.total = total
-        self._print(f"running {total} benchmark{'s' if total != 1 else ''}")
+        self._print(f"running {total} {unit}{'s' if total != 1 else ''}")
 
     def begin(self, index: int, bench_id: str) -> None:
         self._index = index
@@ -129,7 +130,7 @@ class RichProgress:
         )
         self._task = self._bar.add_task("", total=None, eta="")
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, unit: str = "benchmark") -> None:
         self._estimate.total = total
         self._bar.update(self._task, total=total)
         self._bar.start()

@@ -112,3 +112,29 @@ class BenchmarkSpec:
             "func": self.func,
             "description": self.description,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BenchmarkSpec:
+        """The spec :meth:`as_json` described: how ``perfkit-bench ab`` reads the benchmarks of a
+        side it lists in that side's own interpreter (``list --json``), without importing them.
+        Raises ``KeyError`` / ``TypeError`` / ``ValueError`` on a malformed item."""
+        kind = str(data["kind"])
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        timeout = data.get("timeout")
+        reference = data.get("reference")
+        return cls(
+            id=str(data["id"]),
+            suite=str(data["suite"]),
+            target=str(data["target"]),
+            kind=kind,  # narrowed by the KINDS check above
+            unit=str(data["unit"]),
+            inner_loops=int(data["inner_loops"]),
+            params=dict(data.get("params") or {}),
+            reference=None if reference is None else str(reference),
+            channels=tuple(str(channel) for channel in data.get("channels") or ()),
+            timeout=None if timeout is None else float(timeout),
+            func=str(data["func"]),
+            description=str(data.get("description") or ""),
+            call_kwargs=dict(data.get("call_kwargs") or {}),
+        )

@@ -22,6 +22,17 @@ measuring process, as pyperf's own workers do. The orchestrator merges the per-p
 An extra latency key with a value <= 0 cannot be stored by pyperf: it is left out and named in
 ``perfkit_omitted`` (the required percentiles must be > 0, or the benchmark fails).
 
+``perfkit-bench ab`` starts pyperf's worker mode directly (``--worker --loops L --warmups W
+--values V``, one process per side and pair, the same ``L`` on both sides), and on the head side
+of an injection run adds ``--inject-percent P``: each call of the workload is followed, inside
+the value pyperf records, by a busy-wait of ``P`` % of that call's own duration (:func:`slowed`).
+It also asks each side's interpreter for its environment::
+
+    python -m perfkit_bench._worker fingerprint --repo DIR
+
+which prints the :class:`~perfkit_bench._fingerprint.Fingerprint` of that interpreter (its
+library versions) and of the git checkout holding ``DIR`` as JSON.
+
 Whatever goes wrong, the first error is written as one line to ``--error-file`` so the
 orchestrator can report the benchmark's own exception rather than pyperf's "worker failed".
 """
@@ -29,7 +40,9 @@ orchestrator can report the benchmark's own exception rather than pyperf's "work
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
+import json
 import math
 import os
 import sys
@@ -48,7 +61,7 @@ from perfkit_bench._spec import (
     latency_metric_unit,
 )
 
-__all__ = ["PROGRAM_ARGS", "main", "parse_cpu_list"]
+__all__ = ["PROGRAM_ARGS", "burn", "main", "parse_cpu_list", "slowed"]
 
 # How pyperf re-executes us for its worker processes (it prepends sys.executable).
 PROGRAM_ARGS = ("-m", "perfkit_bench._worker")
@@ -60,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args[:1] == ["sample"]:
             return _sample_main(args[1:])
+        if args[:1] == ["fingerprint"]:
+            return _fingerprint_main(args[1:])
         return _time_main(args)
     except Exception as exc:
         _record_error(error_file, exc)
@@ -74,12 +89,23 @@ def _time_main(argv: list[str]) -> int:
         cmd.extend(("--suite-path", args.suite_path, "--bench", args.bench))
         if args.error_file:
             cmd.extend(("--error-file", args.error_file))
+        if args.inject_percent:
+            cmd.extend(("--inject-percent", repr(args.inject_percent)))
 
     runner = pyperf.Runner(add_cmdline_args=forward, program_args=PROGRAM_ARGS)
     runner.argparser.add_argument("--suite-path", required=True, help="suite file to import")
     runner.argparser.add_argument("--bench", required=True, help="benchmark id to run")
     runner.argparser.add_argument("--error-file", help="write the first error here, one line")
+    runner.argparser.add_argument(
+        "--inject-percent",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="slow every call by P %% with a busy-wait inside the timing (ab --inject-head)",
+    )
     args = runner.parse_args(argv)
+    if not (math.isfinite(args.inject_percent) and args.inject_percent >= 0):
+        raise WorkerError(f"--inject-percent {args.inject_percent!r}: expected a percentage >= 0")
 
     spec = _find(args.suite_path, args.bench)
     if spec.kind != "time":
@@ -87,6 +113,8 @@ def _time_main(argv: list[str]) -> int:
     func = resolve(spec)
     if spec.call_kwargs:
         func = functools.partial(func, **spec.call_kwargs)
+    if args.inject_percent:
+        func = slowed(func, args.inject_percent / 100)
     runner.bench_time_func(
         spec.id, func, inner_loops=spec.inner_loops, metadata=dict(spec.metadata())
     )
@@ -156,6 +184,54 @@ def _sample_main(argv: list[str]) -> int:
         benchmarks.append(pyperf.Benchmark([run]))
     pyperf.BenchmarkSuite(benchmarks).dump(args.output)
     return 0
+
+
+def _fingerprint_main(argv: list[str]) -> int:
+    from perfkit_bench._fingerprint import collect
+
+    parser = argparse.ArgumentParser(prog="python -m perfkit_bench._worker fingerprint")
+    parser.add_argument("--repo", required=True, help="a folder inside the checkout to describe")
+    args = parser.parse_args(argv)
+    print(json.dumps(dataclasses.asdict(collect(args.repo)), sort_keys=True))
+    return 0
+
+
+def slowed(func: Callable[[int], float], fraction: float) -> Callable[[int], float]:
+    """``func`` (a time workload, ``f(loops) -> elapsed seconds``) made slower by ``fraction``.
+
+    Each call runs ``func`` unchanged, then busy-waits ``fraction`` times the elapsed time
+    ``func`` returned (:func:`burn`), and returns that elapsed time plus the busy-wait's own
+    duration, timed with ``perf_counter`` around it. The busy-wait is real time spent inside the
+    value pyperf records (the worker process, its noise and pyperf's arithmetic are exercised
+    as for any workload); it follows the workload's timed region, so the setup ``func`` excludes
+    stays excluded; and because it is sized by the very call it follows, in the same clock, every
+    value is ``(1 + fraction)`` times what it would have been, whatever the machine's drift.
+    (On an oversubscribed machine a busy-wait descheduled at its very end ends late: the
+    slowdown then comes out a little larger.)
+
+    Two alternatives were measured here and rejected: a fixed busy-wait computed once from a
+    calibration process (that process ran 60 % slower than the later ones, so a 40 % injection
+    came out as 57 %), and a busy-wait on the thread's CPU time (with the two cores shared, the
+    CPU-time wait stretched a second time: 40 % came out as 86 %).
+    """
+
+    def slowed_func(loops: int) -> float:
+        elapsed = float(func(loops))
+        spin_started = time.perf_counter()
+        burn(elapsed * fraction)
+        return elapsed + (time.perf_counter() - spin_started)
+
+    return slowed_func
+
+
+def burn(seconds: float) -> None:
+    """Busy-wait ``seconds`` of wall time on ``perf_counter`` (one call costs ~50 ns here, which
+    bounds the overshoot); a spin, not a sleep, so the process stays on the CPU as real work
+    would."""
+    clock = time.perf_counter
+    end = clock() + seconds
+    while clock() < end:
+        pass
 
 
 def _measure(spec: BenchmarkSpec, func: Callable[..., Any]) -> dict[str, float]:
