@@ -126,8 +126,20 @@ def history(session: nox.Session) -> None:
 
 GATE_ROOT = ROOT / ".nox" / "regression"
 GATE_MARKER = "<!-- perfkit-regression-gate -->"
-# The benchmarks a quick check covers: the runtime's hot paths, a few seconds each.
-QUICK_SUITES = ("message_throughput", "agent_spawning")
+# The benchmarks a quick check covers: the runtime's message hot paths (tell, ask, routes).
+QUICK = ("--suite", "message_throughput", "--target", "routing")
+# The full check: the runtime's suites (the toolkit suite measures perfkit-report itself).
+FULL = tuple(
+    arg
+    for suite in (
+        "message_throughput",
+        "agent_spawning",
+        "memory_usage",
+        "database_queries",
+        "concurrent_load",
+    )
+    for arg in ("--suite", suite)
+)
 
 
 class GateError(Exception):
@@ -151,7 +163,11 @@ def _gate_parser() -> argparse.ArgumentParser:
     side.add_argument("--aa", action="store_true", help="A/A: the head on both sides")
     parser.add_argument("--main-branch", default="main", help="the main branch (default: main)")
     parser.add_argument("--quick", action="store_true", help="core benchmarks only, fewer pairs")
-    parser.add_argument("--pairs", type=int, help="A/B pairs per benchmark (default 8; quick 5)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        help="A/B pairs per benchmark (default 12, fewer if the budget runs out)",
+    )
     parser.add_argument(
         "--budget",
         type=float,
@@ -326,7 +342,7 @@ def regression(session: nox.Session) -> None:
     started = time.monotonic()
     options = _gate_parser().parse_args(session.posargs)
     quick = options.quick
-    pairs = options.pairs or (5 if quick else 8)
+    pairs = options.pairs or 12
     budget = options.budget or (120.0 if quick else 600.0)
     out = Path(options.out)
     try:
@@ -348,12 +364,14 @@ def regression(session: nox.Session) -> None:
         head_python = Path(session.virtualenv.location) / "bin" / "python"
         out.mkdir(parents=True, exist_ok=True)
         selection: list[str] = []
-        for suite in options.suite or (QUICK_SUITES if quick else ()):
+        for suite in options.suite:
             selection += ["--suite", suite]
         if options.target:
             selection += ["--target", options.target]
         if options.pattern:
             selection += ["-k", options.pattern]
+        if not selection:
+            selection = list(QUICK if quick else FULL)
         head_label = f"{head_branch}@{head_sha[:8]}"
         check = [
             "perfkit-report",
@@ -401,6 +419,48 @@ def regression(session: nox.Session) -> None:
         base_python = (
             _base_environment(session, worktree, profile_extra) if not options.aa else head_python
         )
+        # The instructions channel first: counts do not depend on machine load, and what is
+        # left of the budget then goes to the timed pairs. The head side calibrates the
+        # iteration count; the base side reuses it (a different N shifts counts by up to 0.3 %).
+        counts: list[str | Path] = []
+        if options.no_instructions or options.collect_only:
+            pass
+        elif shutil.which("valgrind") is None:
+            session.log("valgrind is not installed: time channel only (apt-get install valgrind)")
+        else:
+            files = {side: out / f"{side}-instructions.json" for side in ("head", "base")}
+            for side, python, suites in (
+                ("head", head_python, ROOT / "benchmarks"),
+                ("base", base_python, worktree / "benchmarks"),
+            ):
+                files[side].unlink(missing_ok=True)
+                same_n = ["--iterations-from", files["head"]] if side == "base" else []
+                _run_code(
+                    session,
+                    python,
+                    "-m",
+                    "perfkit_bench",
+                    "instructions",
+                    "--suites",
+                    suites,
+                    *selection,
+                    "--repeat",
+                    "1",
+                    *same_n,
+                    "-o",
+                    files[side],
+                )
+                if not files[side].exists():
+                    session.log(f"no instruction counts for the {side} side: time channel only")
+                    break
+            else:
+                counts = [
+                    "--base-instructions",
+                    files["base"],
+                    "--head-instructions",
+                    files["head"],
+                ]
+
         ab_dir = out / "ab"
         ab = [
             "perfkit-bench",
@@ -436,42 +496,7 @@ def regression(session: nox.Session) -> None:
             session.log(f"pairs written to {ab_dir}")
             return
 
-        channels = ["--base", ab_dir / "base.json", "--head", ab_dir / "head.json"]
-        if (
-            not options.no_instructions
-            and subprocess.run(
-                ["sh", "-c", "command -v valgrind"], capture_output=True, check=False
-            ).returncode
-            == 0
-        ):
-            for side, python, suites in (
-                ("base", base_python, worktree / "benchmarks"),
-                ("head", head_python, ROOT / "benchmarks"),
-            ):
-                path = out / f"{side}-instructions.json"
-                path.unlink(missing_ok=True)
-                _run_code(
-                    session,
-                    python,
-                    "-m",
-                    "perfkit_bench",
-                    "instructions",
-                    "--suites",
-                    suites,
-                    *selection,
-                    "-o",
-                    path,
-                )
-            if all((out / f"{s}-instructions.json").exists() for s in ("base", "head")):
-                channels += [
-                    "--base-instructions",
-                    out / "base-instructions.json",
-                    "--head-instructions",
-                    out / "head-instructions.json",
-                ]
-        elif not options.no_instructions:
-            session.log("valgrind is not installed: time channel only (apt-get install valgrind)")
-
+        channels = ["--base", ab_dir / "base.json", "--head", ab_dir / "head.json", *counts]
         check += [
             *channels,
             "--base-label",

@@ -184,7 +184,7 @@ def _exit_with(result: object, what: str) -> None:
         "base": "base revision (default: the merge-base of HEAD with main)",
         "against_baseline": "compare a fresh run with this stored baseline instead",
         "quick": "core benchmarks only, fewer pairs (about 2 minutes)",
-        "pairs": "A/B pairs per benchmark (default 8; quick 5)",
+        "pairs": "A/B pairs per benchmark (default 12, fewer if the budget runs out)",
         "budget": "seconds the check may take, extra pairs for inconclusive ones included",
         "suite": "only this suite",
         "k": "only benchmarks whose id contains this text or matches this glob",
@@ -274,8 +274,8 @@ def baseline(
 
 @task(
     help={
-        "pairs": "A/B pairs per benchmark in each session (default 40)",
-        "pairs_per_check": "pairs one simulated check uses (default 8, the gate's default)",
+        "pairs": "A/B pairs per benchmark in each session (default 48)",
+        "pairs_per_check": "pairs one simulated check uses (default 12, the gate's default)",
         "levels": "injected slowdowns in percent, comma-separated (default 2,5,10)",
         "threshold": "practical threshold in percent for every benchmark (default 1)",
         "suite": "suite to evaluate on (default message_throughput)",
@@ -286,8 +286,8 @@ def baseline(
 )
 def evaluate(
     c: Context,
-    pairs: int = 40,
-    pairs_per_check: int = 8,
+    pairs: int = 48,
+    pairs_per_check: int = 12,
     levels: str = "2,5,10",
     threshold: float = 1.0,
     suite: str = "message_throughput",
