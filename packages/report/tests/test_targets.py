@@ -168,3 +168,19 @@ def test_load_targets_reads_a_file(tmp_path: Path) -> None:
     assert len(load_targets(path).rules) == 3
     with pytest.raises(TargetsFileError, match="cannot read the targets file"):
         load_targets(tmp_path / "missing.toml")
+
+
+def test_instructions_threshold_defaults_to_1_percent_and_is_inherited() -> None:
+    plain = parse_targets('version = 1\n[[target]]\nid = "a.*"\n')
+    assert plain.instructions_threshold == 1.0
+    assert plain.instructions_threshold_for("a.b") == plain.instructions_threshold_for("z") == 1.0
+    targets = parse_targets(
+        "version = 1\n[defaults]\ninstructions_threshold = 2.0\n"
+        '[[target]]\nid = "a.*"\n[[target]]\nid = "a.b"\ninstructions_threshold = 0.5\n'
+    )
+    assert targets.instructions_threshold_for("a.b") == 0.5
+    assert targets.instructions_threshold_for("a.c") == 2.0  # the rule inherits [defaults]
+    assert targets.instructions_threshold_for("z") == 2.0
+    assert targets.threshold_for("a.b") == 10.0  # time keeps its own
+    with pytest.raises(TargetsFileError, match="instructions_threshold must be > 0"):
+        parse_targets('version = 1\n[[target]]\nid = "a"\ninstructions_threshold = 0\n')

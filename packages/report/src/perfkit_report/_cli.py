@@ -1,11 +1,11 @@
-"""The ``perfkit-report`` command line: ingest, prune, baseline set/list, summary, render,
-ingest-profile, compare.
+"""The ``perfkit-report`` command line: ingest, prune, baseline set/list/delete/pin/unpin,
+summary, render, ingest-profile, compare, evaluate, check.
 
 ``main()`` is the only place that turns errors into exit codes:
 
 - 0: done
 - 1: the command failed (history unusable: corrupt, newer schema, locked past the timeout), or
-  ``compare`` found a regression at or above its ``--fail-on`` severity
+  ``compare`` / ``check`` found a regression at or above its ``--fail-on`` severity
 - 2: bad usage or bad input (argparse errors, bad result or targets file, unknown run/baseline)
 - 130: interrupted (Ctrl-C)
 
@@ -23,10 +23,12 @@ from rich.console import Console
 
 from perfkit_report._compare import add_compare_command
 from perfkit_report._escape import escape_terminal
+from perfkit_report._evaluate import add_evaluate_command
 from perfkit_report._exceptions import InputError, PerfkitReportError, UnknownRun
+from perfkit_report._gate import add_check_command
 from perfkit_report._ingest import read_result_file
 from perfkit_report._report import render_report
-from perfkit_report._store import History, RunRecord
+from perfkit_report._store import Baseline, History, RunRecord
 from perfkit_report._summary import (
     render_json,
     render_markdown,
@@ -115,10 +117,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     set_.add_argument("name", metavar="NAME")
     set_.add_argument("--run", default="latest", metavar="ID|latest", help="default: latest")
+    set_.add_argument(
+        "--branch",
+        metavar="B",
+        help="the branch the baseline tracks (recorded); with --run latest, that branch's "
+        "latest run",
+    )
+    set_.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin it (pruning may then drop its run's raw samples)",
+    )
     set_.add_argument("--note", help="a note stored with the baseline")
     set_.set_defaults(handler=_cmd_baseline_set)
     list_ = baseline_commands.add_parser("list", parents=[db], help="list baselines")
+    list_.add_argument("--branch", metavar="B", help="only the baselines tracking branch B")
     list_.set_defaults(handler=_cmd_baseline_list)
+    for name, verb in (
+        ("delete", "delete a baseline (its run stays in the history)"),
+        ("pin", "pin a baseline: prune keeps its run's raw samples"),
+        ("unpin", "unpin a baseline: prune may drop its run's raw samples"),
+    ):
+        command = baseline_commands.add_parser(name, parents=[db], help=verb)
+        command.add_argument("name", metavar="NAME")
+        command.set_defaults(handler=_cmd_baseline_change, change=name)
     baseline.set_defaults(handler=lambda _: _usage(baseline))
 
     summary = commands.add_parser(
@@ -162,6 +184,8 @@ def _parser() -> argparse.ArgumentParser:
     profile.set_defaults(handler=_cmd_ingest_profile)
 
     add_compare_command(commands)  # the regression detector on two result files (_compare)
+    add_evaluate_command(commands, [db])  # the gate's false alarms and power (_evaluate)
+    add_check_command(commands, [db])  # the regression gate's verdict on one check (_gate)
     return parser
 
 
@@ -229,19 +253,63 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _baseline_line(baseline: Baseline) -> str:
+    state = "pinned" if baseline.pinned else "not pinned"
+    branch = f", branch {baseline.branch}" if baseline.branch is not None else ""
+    return f"baseline {baseline.name} -> run {baseline.run_id} ({state}{branch})"
+
+
 def _cmd_baseline_set(args: argparse.Namespace) -> int:
     with _open_existing(args.db) as history:
-        run = _resolve_run(history, args.run)
-        baseline = history.pin_baseline(args.name, run.id, args.note)
-    print(escape_terminal(f"baseline {baseline.name} -> run {baseline.run_id} (pinned)"))
+        if args.branch is not None and args.run == "latest":
+            found = history.latest_run(branch=args.branch)
+            if found is None:
+                raise UnknownRun(
+                    f"{history.path}: no run was measured on branch {args.branch!r}; record one "
+                    "on that branch (inv bench) or pass --run ID"
+                )
+            run = found
+        else:
+            run = _resolve_run(history, args.run)
+            if args.branch is not None and run.branch is not None and run.branch != args.branch:
+                raise InputError(
+                    f"run {run.id} was measured on branch {run.branch!r}, not {args.branch!r}; "
+                    f"pass --run with a run of {args.branch!r}, or --run latest"
+                )
+        baseline = history.set_baseline(
+            args.name, run.id, note=args.note, branch=args.branch, pinned=not args.no_pin
+        )
+    print(escape_terminal(_baseline_line(baseline)))
+    return 0
+
+
+def _cmd_baseline_change(args: argparse.Namespace) -> int:
+    with _open_existing(args.db) as history:
+        if args.change == "delete":
+            baseline = history.delete_baseline(args.name)
+            line = (
+                f"deleted baseline {baseline.name} (was run {baseline.run_id}); the run stays "
+                "in the history"
+            )
+        else:
+            line = _baseline_line(history.set_baseline_pinned(args.name, args.change == "pin"))
+    print(escape_terminal(line))
     return 0
 
 
 def _cmd_baseline_list(args: argparse.Namespace) -> int:
     with _open_existing(args.db) as history:
-        baselines = history.baselines()
+        baselines = history.baselines(branch=args.branch)
         runs = {run.id: run for run in history.runs()}
     if not baselines:
+        if args.branch is not None:
+            print(
+                escape_terminal(
+                    f"no baseline tracks branch {args.branch}; set one with "
+                    f"`perfkit-report baseline set NAME --branch {args.branch}`"
+                )
+            )
+            return 0
         print("no baselines yet; pin one with `perfkit-report baseline set NAME --run ID`")
         return 0
     for baseline in baselines:
@@ -251,6 +319,7 @@ def _cmd_baseline_list(args: argparse.Namespace) -> int:
             f"run {baseline.run_id}",
             f"started {run.started or '?'}",
             f"commit {(run.commit_sha or '?')[:12]}",
+            *([f"branch {baseline.branch}"] if baseline.branch is not None else []),
             "pinned" if baseline.pinned else "not pinned",
             f"set {baseline.created}",
         ]

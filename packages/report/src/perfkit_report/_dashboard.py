@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from perfkit_report._packed import unpack_floats
 from perfkit_report._profiles import ProfileCapture, ProfileRecord
 from perfkit_report._series import (
     BenchmarkSeries,
@@ -631,13 +632,13 @@ def _process_groups(
     }
     groups = []
     for run_id in wanted:
-        text = stored.get(run_id)
-        if text is None:
-            return None
         try:
-            values = [as_float(value) for value in json.loads(text)]
+            medians = unpack_floats(stored.get(run_id))
         except (TypeError, ValueError):
             return None
+        if medians is None:
+            return None
+        values = [as_float(value) for value in medians]
         finite = [value for value in values if value is not None]
         if not finite:
             return None

@@ -7,7 +7,9 @@ A result file is input from outside: a benchmark called ``x | y`` must not add a
 
 from __future__ import annotations
 
-__all__ = ["escape_markdown", "escape_terminal"]
+import re
+
+__all__ = ["escape_markdown", "escape_terminal", "markdown_code", "markdown_code_block"]
 
 # Order matters: the backslash first (it escapes the others), then ``&`` before the entities
 # that introduce it.
@@ -42,3 +44,24 @@ def escape_terminal(text: str) -> str:
         char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
         for char in text
     )
+
+
+def markdown_code(text: str) -> str:
+    """Text in code font, inline: an HTML ``<code>`` element around the escaped text. A Markdown
+    code span cannot hold every string (backslash escapes do not work inside one, a backtick ends
+    it, and a ``|`` still splits a table cell on some renderers); escaped text inside ``<code>``
+    can."""
+    return f"<code>{escape_markdown(text)}</code>"
+
+
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def markdown_code_block(text: str, info: str = "") -> str:
+    """A fenced code block showing ``text`` literally (a command to copy). The fence is longer
+    than any run of backticks in the text, so no line of it can close the block; non-printable
+    characters other than newlines are shown as escapes."""
+    lines = [escape_terminal(line) for line in text.replace("\r\n", "\n").split("\n")]
+    longest = max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([fence + info, *lines, fence])

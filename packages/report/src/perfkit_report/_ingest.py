@@ -34,7 +34,7 @@ import pyperf
 
 from perfkit_report._exceptions import ResultFileError
 from perfkit_report._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
-from perfkit_report._statistics import SampleSummary, summarize
+from perfkit_report._statistics import SampleSummary, summarize_many
 from perfkit_report._timestamps import format_timestamp, parse_timestamp
 
 __all__ = ["ParsedResult", "ParsedRun", "read_result_file"]
@@ -296,8 +296,14 @@ def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
             )
         failed = tuple(failed_list)
 
-    results = tuple(
+    checked = [
         _build_result(source, bench, md) for bench, md in zip(benchmarks, metadatas, strict=True)
+    ]
+    # Summarised together once every benchmark passed its checks (summarize_many: why).
+    summaries = summarize_many([bench.processes for bench in benchmarks])
+    results = tuple(
+        ParsedResult(summary=summary, **fields)
+        for fields, summary in zip(checked, summaries, strict=True)
     )
     return ParsedRun(
         run_key=run_key,
@@ -315,7 +321,8 @@ def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
     )
 
 
-def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]) -> ParsedResult:
+def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Check one benchmark; the fields of its ParsedResult, all but the summary."""
     name = bench.name
     unit = bench.unit
     if unit not in _UNIT_METRICS:
@@ -357,16 +364,15 @@ def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]
     suite_name = metadata.get("perfkit_suite")
     if suite_name is None:
         suite_name = name.split(".", 1)[0] if "." in name else "external"
-    return ParsedResult(
-        benchmark=name,
-        metric=metric,
-        unit=unit,
-        target=_text(metadata.get("perfkit_target")),
-        suite=str(suite_name),
-        summary=summarize(processes),
-        samples=samples,
-        metadata=stored_md,
-    )
+    return {
+        "benchmark": name,
+        "metric": metric,
+        "unit": unit,
+        "target": _text(metadata.get("perfkit_target")),
+        "suite": str(suite_name),
+        "samples": samples,
+        "metadata": stored_md,
+    }
 
 
 def _text(value: Any) -> str | None:

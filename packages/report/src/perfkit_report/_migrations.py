@@ -18,16 +18,23 @@ History (dated, like pyperf's format versions):
   verdict columns the gate reports (check, MDE, sample sizes, pairing, test, threshold,
   direction), ``baselines.branch`` (per-branch baselines) and ``evaluations`` (the gate's
   measured false-alarm rate and power).
+- ``0003_packed_samples`` (2026-11): ``results.samples`` and ``results.process_medians`` hold
+  packed little-endian float64 BLOBs instead of JSON text (layout: ``_packed``); existing rows are
+  converted. The columns keep their declared type (TEXT: SQLite stores a BLOB as given there, and
+  re-declaring means rebuilding the table).
 """
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import SchemaTooNew, StoreCorrupt
+from perfkit_report._packed import pack_floats
 from perfkit_report._timestamps import format_timestamp, now_utc
 from perfkit_report._transaction import write_transaction
 
@@ -227,9 +234,55 @@ def _regression_gate(db: Database) -> None:
         db.execute(statement)
 
 
+# Rows converted per statement batch by 0003: bounds the memory a long history's conversion takes
+# (2000 rows of 60 values are ~3 MB of JSON text) while keeping the statements few.
+_PACK_BATCH_ROWS = 2000
+
+
+def _packed_samples(db: Database) -> None:
+    """JSON text -> packed BLOBs in ``results.samples`` and ``results.process_medians``.
+
+    The values are converted exactly as stored, NaN and infinities included (the JSON reader
+    accepted them, so the readers saw them). A text that is not a JSON list of numbers (a
+    hand-damaged row) is left as it is: the readers still read text as JSON, so such a row behaves
+    as it did before; refusing to open the history over it would be worse.
+    """
+    last_id = 0
+    while True:
+        rows = db.execute(
+            "SELECT id, samples, process_medians FROM results WHERE id > ? AND "
+            "(typeof(samples) = 'text' OR typeof(process_medians) = 'text') ORDER BY id LIMIT ?",
+            [last_id, _PACK_BATCH_ROWS],
+        ).fetchall()
+        if not rows:
+            return
+        db.conn.executemany(
+            "UPDATE results SET samples = ?, process_medians = ? WHERE id = ?",
+            [(_repacked(samples), _repacked(medians), row_id) for row_id, samples, medians in rows],
+        )
+        last_id = rows[-1][0]
+
+
+def _repacked(value: object) -> object:
+    """A JSON list of numbers as a packed BLOB; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        numbers = json.loads(value)
+    except ValueError:
+        return value
+    if type(numbers) is not list or not all(type(item) in (int, float) for item in numbers):
+        return value
+    try:
+        return pack_floats(numbers, allow_nan=True)
+    except (OverflowError, struct.error):  # an integer beyond the float range
+        return value
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_regression_gate", _regression_gate),
+    Migration("0003_packed_samples", _packed_samples),
 )
 
 

@@ -20,13 +20,13 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlite_utils import Database
 
@@ -40,6 +40,7 @@ from perfkit_report._exceptions import (
 )
 from perfkit_report._ingest import ParsedRun, read_result_file
 from perfkit_report._migrations import applied_migrations, apply_migrations
+from perfkit_report._packed import pack_floats, unpack_floats
 from perfkit_report._profiles import (
     ProfileIngestResult,
     ProfileRecord,
@@ -76,6 +77,8 @@ _PAUSE_SECONDS_ENV = "PERFKIT_REPORT_TEST_PAUSE_SECONDS"
 
 # Runs ordered by when they ran; runs with no date at all fall back to when they were ingested.
 _RUN_TIME = "COALESCE(runs.started, runs.ingested_at)"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class Baseline:
     pinned: bool
     created: str
     note: str | None
+    branch: str | None = None
+    """The branch the baseline tracks (``baseline set NAME --branch B``), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,37 +225,51 @@ class History:
 
     def store(self, run: ParsedRun) -> IngestResult:
         """Store an already validated run; a no-op (``skipped``) if its run_key is present."""
-        names = tuple(result.benchmark for result in run.results)
         with _translated_errors(self._path), write_transaction(self._db, f"ingesting {run.source}"):
-            existing = self._db.execute(
-                "SELECT id FROM runs WHERE run_key = ?", [run.run_key]
-            ).fetchone()
-            if existing is not None:
-                return IngestResult(
-                    int(existing[0]), run.run_key, run.source, names, run.status, skipped=True
-                )
-            runs = self._db.table("runs")
-            runs.insert(
-                {
-                    "run_key": run.run_key,
-                    "source": run.source,
-                    "started": run.started,
-                    "finished": run.finished,
-                    "commit_sha": run.commit_sha,
-                    "branch": run.branch,
-                    "dirty": None if run.dirty is None else int(run.dirty),
-                    "mode": run.mode,
-                    "fingerprint": _dumps(run.fingerprint),
-                    "tool_versions": _dumps(run.tool_versions),
-                    "failed": _dumps(list(run.failed)),
-                    "status": run.status,
-                    "ingested_at": format_timestamp(now_utc()),
-                }
+            return self._store_run(run)
+
+    def store_check(
+        self, runs: Sequence[ParsedRun], write: Callable[[Database, list[IngestResult]], _T]
+    ) -> tuple[list[IngestResult], _T]:
+        """Store runs (each a no-op if already present, as ``store``) and then whatever ``write``
+        writes with their ids, all in one transaction: the regression gate's check, its runs and
+        its verdicts are recorded together or not at all."""
+        with _translated_errors(self._path), write_transaction(self._db, "recording a check"):
+            stored = [self._store_run(run) for run in runs]
+            return stored, write(self._db, stored)
+
+    def _store_run(self, run: ParsedRun) -> IngestResult:
+        """``store`` inside a transaction the caller holds."""
+        names = tuple(result.benchmark for result in run.results)
+        existing = self._db.execute(
+            "SELECT id FROM runs WHERE run_key = ?", [run.run_key]
+        ).fetchone()
+        if existing is not None:
+            return IngestResult(
+                int(existing[0]), run.run_key, run.source, names, run.status, skipped=True
             )
-            run_id = runs.last_rowid
-            if run_id is None:  # pragma: no cover - sqlite-utils always sets it after insert
-                raise StoreError(f"{self._path}: the run row got no id")
-            self._insert_results(run_id, run)
+        runs = self._db.table("runs")
+        runs.insert(
+            {
+                "run_key": run.run_key,
+                "source": run.source,
+                "started": run.started,
+                "finished": run.finished,
+                "commit_sha": run.commit_sha,
+                "branch": run.branch,
+                "dirty": None if run.dirty is None else int(run.dirty),
+                "mode": run.mode,
+                "fingerprint": _dumps(run.fingerprint),
+                "tool_versions": _dumps(run.tool_versions),
+                "failed": _dumps(list(run.failed)),
+                "status": run.status,
+                "ingested_at": format_timestamp(now_utc()),
+            }
+        )
+        run_id = runs.last_rowid
+        if run_id is None:  # pragma: no cover - sqlite-utils always sets it after insert
+            raise StoreError(f"{self._path}: the run row got no id")
+        self._insert_results(run_id, run)
         return IngestResult(run_id, run.run_key, run.source, names, run.status, skipped=False)
 
     def _insert_results(self, run_id: int, run: ParsedRun) -> None:
@@ -272,8 +291,8 @@ class History:
                 "p5": result.summary.p5,
                 "p95": result.summary.p95,
                 "mad": result.summary.mad,
-                "samples": _dumps(list(result.samples)),
-                "process_medians": _dumps(list(result.summary.process_medians)),
+                "samples": pack_floats(result.samples),
+                "process_medians": pack_floats(result.summary.process_medians),
                 "metadata": _dumps(result.metadata),
             }
             for result in run.results
@@ -310,10 +329,15 @@ class History:
             )
         return _run_record(rows[0])
 
-    def latest_run(self) -> RunRecord | None:
-        """The run that started last (ties: the one ingested last); None if the history is empty."""
+    def latest_run(self, branch: str | None = None) -> RunRecord | None:
+        """The run that started last (ties: the one ingested last), of ``branch`` when given;
+        None if there is none."""
+        where, params = ("WHERE runs.branch = ? ", [branch]) if branch is not None else ("", [])
         rows = list(
-            self._db.query(f"SELECT * FROM runs ORDER BY {_RUN_TIME} DESC, runs.id DESC LIMIT 1")
+            self._db.query(
+                f"SELECT * FROM runs {where}ORDER BY {_RUN_TIME} DESC, runs.id DESC LIMIT 1",
+                params,
+            )
         )
         return _run_record(rows[0]) if rows else None
 
@@ -338,18 +362,47 @@ class History:
 
     def pin_baseline(self, name: str, run_id: int, note: str | None = None) -> Baseline:
         """Point baseline ``name`` at a run (creating or moving it) and pin that run."""
+        return self.set_baseline(name, run_id, note=note)
+
+    def set_baseline(
+        self,
+        name: str,
+        run_id: int,
+        *,
+        note: str | None = None,
+        branch: str | None = None,
+        pinned: bool = True,
+    ) -> Baseline:
+        """Point baseline ``name`` at a run (creating or moving it), recording the branch it
+        tracks; pinned (the default) keeps the run's raw samples through every prune."""
         if not name.strip():
             raise InputError("a baseline name cannot be empty; pass a name such as main")
-        with _translated_errors(self._path), write_transaction(self._db, "pinning a baseline"):
+        with _translated_errors(self._path), write_transaction(self._db, "setting a baseline"):
             self.run(run_id)
             self._db.execute(
-                "INSERT INTO baselines (name, run_id, pinned, created, note) "
-                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                "run_id = excluded.run_id, pinned = 1, created = excluded.created, "
-                "note = excluded.note",
-                [name, run_id, format_timestamp(now_utc()), note],
+                "INSERT INTO baselines (name, run_id, pinned, created, note, branch) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "run_id = excluded.run_id, pinned = excluded.pinned, "
+                "created = excluded.created, note = excluded.note, branch = excluded.branch",
+                [name, run_id, int(pinned), format_timestamp(now_utc()), note, branch],
             )
         return self.baseline(name)
+
+    def set_baseline_pinned(self, name: str, pinned: bool) -> Baseline:
+        """Pin or unpin baseline ``name``; UnknownBaseline if there is none. An unpinned
+        baseline's run is pruned like any other (the baseline keeps pointing at it)."""
+        with _translated_errors(self._path), write_transaction(self._db, "pinning a baseline"):
+            self.baseline(name)
+            self._db.execute("UPDATE baselines SET pinned = ? WHERE name = ?", [int(pinned), name])
+        return self.baseline(name)
+
+    def delete_baseline(self, name: str) -> Baseline:
+        """Delete baseline ``name`` (its run stays) and return what it was; UnknownBaseline if
+        there is none."""
+        with _translated_errors(self._path), write_transaction(self._db, "deleting a baseline"):
+            baseline = self.baseline(name)
+            self._db.execute("DELETE FROM baselines WHERE name = ?", [name])
+        return baseline
 
     def baseline(self, name: str) -> Baseline:
         """The baseline called ``name``; UnknownBaseline if there is none."""
@@ -357,14 +410,19 @@ class History:
         if not rows:
             known = ", ".join(b.name for b in self.baselines()) or "none yet"
             raise UnknownBaseline(
-                f"{self._path}: no baseline is called {name!r} (known: {known}); create it with "
+                f"{self._path}: no baseline is called {name!r} (known: {known}); see "
+                f"`perfkit-report baseline list`, or create it with "
                 f"`perfkit-report baseline set {name} --run ID`"
             )
         return _baseline(rows[0])
 
-    def baselines(self) -> list[Baseline]:
-        """Every baseline, by name."""
-        return [_baseline(row) for row in self._db.query("SELECT * FROM baselines ORDER BY name")]
+    def baselines(self, branch: str | None = None) -> list[Baseline]:
+        """Every baseline (tracking ``branch`` when given), by name."""
+        where, params = ("WHERE branch = ? ", [branch]) if branch is not None else ("", [])
+        return [
+            _baseline(row)
+            for row in self._db.query(f"SELECT * FROM baselines {where}ORDER BY name", params)
+        ]
 
     # --- retention ----------------------------------------------------------------------------
 
@@ -419,12 +477,13 @@ def _pause_for_test(rows: int) -> None:
     time.sleep(float(os.environ.get(_PAUSE_SECONDS_ENV, "60")))
 
 
+# One encoder for every JSON column: json.dumps with these options builds a new one per call,
+# a third of the cost of encoding one result's metadata.
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _loads_tuple(text: str | None) -> tuple[float, ...] | None:
-    return None if text is None else tuple(json.loads(text))
+    return _JSON.encode(value)
 
 
 def _run_record(row: Mapping[str, Any]) -> RunRecord:
@@ -464,8 +523,8 @@ def _result_record(row: Mapping[str, Any]) -> ResultRecord:
         p5=row["p5"],
         p95=row["p95"],
         mad=row["mad"],
-        samples=_loads_tuple(row["samples"]),
-        process_medians=_loads_tuple(row["process_medians"]),
+        samples=unpack_floats(row["samples"]),
+        process_medians=unpack_floats(row["process_medians"]),
         metadata=json.loads(row["metadata"]),
     )
 
@@ -477,4 +536,5 @@ def _baseline(row: Mapping[str, Any]) -> Baseline:
         pinned=bool(row["pinned"]),
         created=row["created"],
         note=row["note"],
+        branch=row["branch"],
     )

@@ -1,0 +1,1135 @@
+"""``perfkit-report evaluate``: the regression gate's own false-alarm rate and power, measured.
+
+Input: out-dirs of ``perfkit-bench ab`` (``base.json`` + ``head.json``, one pyperf run per worker
+process in pair order, read by ``_abpairs.load_pairs``), each holding many pairs per benchmark.
+
+- ``--aa DIR``: an **A/A** session, the same revision on both sides. Every flag is false.
+- ``--inject DIR``: an **injection** session, the head workload of some benchmarks slowed by a
+  calibrated busy-wait of ``perfkit_injected_percent`` percent. Flags on those are catches.
+
+Checks
+------
+Each benchmark's pairs are cut into ``k = floor(pairs / N)`` **disjoint, consecutive** blocks of
+``N = --pairs-per-check`` pairs (the leftover pairs are unused; with unequal pair counts the
+benchmark with the fewest sets ``k``). Block ``j`` of every benchmark of a session together is
+check ``j``: one full check of the suite, as the gate would run it on ``N`` pairs. Disjoint
+blocks make the checks independent samples of the gate's behaviour (overlapping windows would
+count one lucky stretch of pairs several times and understate the interval).
+
+On the **same** block of samples, three rules decide:
+
+- ``gate``: perfkit's detector (``_detector.detect``) on the paired per-process medians, with
+  Benjamini-Hochberg across the check. A benchmark is flagged when its verdict is ``regressed`` or
+  ``improved`` (q < alpha **and** the whole CI at or beyond the threshold).
+- ``pyperf``: ``pyperf compare_to``'s significance rule, pyperf's own ``is_significant_benchs``
+  (a two-sample t-test at 95 % on the raw values of the two sides, every value counted as
+  independent), benchmark by benchmark with no multiple-comparison control, as compare_to does.
+- ``naive``: a fixed threshold: the ratio of the means of the raw values changed by at least
+  ``NAIVE_THRESHOLD`` percent either way (the fixed-ratio gates of the field).
+
+A/A: a check **alarms** when any benchmark is flagged; the false-alarm rate per check is
+alarmed checks / checks (the issue's goal: at most 1 %), with a 95 % Clopper-Pearson interval
+(``scipy.stats.binomtest(...).proportion_ci``); the rate per benchmark comparison is flagged
+comparisons / (checks x benchmarks).
+
+What "caught" means
+-------------------
+An injected slowdown is **caught** in a check when the rule flags the slowed benchmark as a
+*regression* (the gate: verdict ``regressed``; pyperf: significant and slower; naive: at least
+10 % slower). ``inconclusive`` is not caught (the check as run is the evidence; the gate's
+``needs_more`` extension is not simulated, so ``N`` must be the number of pairs the gate really
+runs), nor is a flag in the wrong direction. A check **detects** the injection when every
+slowed benchmark of it is caught; power per check = detecting checks / checks, and the detection
+rate per benchmark = catches / comparisons. Flags on the benchmarks that were *not* slowed in an
+injection session are counted as ``other alarms``: a rule that flags everything would otherwise
+look powerful (pyperf's t-test does).
+
+The gate reports ``regressed`` only when the whole interval lies beyond the benchmark's
+threshold, so its power depends on the threshold as much as on the noise: under the default
+10 % threshold a 2 % or 5 % slowdown is ``same`` or ``inconclusive`` by design, never caught.
+``--threshold PERCENT`` replaces every benchmark's threshold (e.g. 1 %) for the evaluation; the
+threshold used is reported with every figure, and a note flags injections at or under it.
+
+Calibration: the median change each rule measured on the slowed benchmarks (the gate: the
+median of the per-pair ratios; pyperf / naive: the ratio of means), next to the injected
+percent. A busy-wait calibrated to ``x`` percent should read about ``+x %``.
+
+Outputs: a table (rich on a terminal, plain text otherwise), Markdown (``--out``), JSON
+(``--json``, ``EVALUATION_FORMAT_VERSION``), and rows in history.db's ``evaluations`` table
+(one per rule x injected percent, in one transaction) under one evaluation label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sqlite3
+import statistics
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyperf
+from rich.console import Console, JustifyMethod
+from rich.table import Table
+from rich.text import Text
+
+from perfkit_report._abpairs import PairedSamples, load_pairs
+from perfkit_report._detector import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    MIN_PROCESSES,
+    BenchmarkSamples,
+    Direction,
+    detect,
+)
+from perfkit_report._escape import escape_markdown, escape_terminal
+from perfkit_report._exceptions import InputError, PerfkitReportError, StoreError
+from perfkit_report._store import History
+from perfkit_report._targets import (
+    DEFAULT_DIRECTION,
+    DEFAULT_THRESHOLD,
+    SeverityBands,
+    Targets,
+    load_targets,
+)
+from perfkit_report._timestamps import format_timestamp, now_utc
+from perfkit_report._transaction import write_transaction
+
+__all__ = [
+    "EVALUATION_FORMAT_VERSION",
+    "METHODS",
+    "NAIVE_THRESHOLD",
+    "BenchmarkRate",
+    "Evaluation",
+    "MethodResult",
+    "SessionInfo",
+    "add_evaluate_command",
+    "evaluate",
+    "render_evaluation_json",
+    "render_evaluation_markdown",
+    "render_evaluation_rich",
+    "render_evaluation_text",
+    "store_evaluation",
+]
+
+# The JSON document of ``evaluate --json``. History:
+# - 1 (2026-11): version, tool, evaluation, created, settings, sessions[], results[] (one per
+#   method x injected percent, with benchmarks[]).
+EVALUATION_FORMAT_VERSION = 1
+
+Method = Literal["gate", "pyperf", "naive"]
+METHODS: tuple[Method, ...] = ("gate", "pyperf", "naive")
+# The fixed-ratio rule of github-action-benchmark, pytest-benchmark and CodSpeed: 10 %.
+NAIVE_THRESHOLD = 10.0
+# The level of the Clopper-Pearson intervals around every rate.
+CONFIDENCE = 0.95
+# The issue's goals for the gate (issue 4, section 6): at most 1 % false alarms per full check,
+# at least 95 % of 5 % slowdowns and 80 % of 2 % slowdowns caught. Shown next to the gate's rows.
+_GOALS: dict[float, tuple[str, float]] = {0.0: ("<=", 1.0), 5.0: (">=", 95.0), 2.0: (">=", 80.0)}
+_METHOD_TITLES: dict[Method, str] = {
+    "gate": "gate",
+    "pyperf": "pyperf compare_to",
+    "naive": f"naive {NAIVE_THRESHOLD:g}%",
+}
+_REL_TOL = 1e-9
+_SIDES = ("base", "head")
+
+Flag = Literal["regressed", "improved"]
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One out-dir as the evaluation used it."""
+
+    directory: str
+    mode: Literal["aa", "inject"]
+    injected_percent: float
+    """0 for A/A; else the session's injected slowdown, percent."""
+    benchmarks: int
+    pairs: int
+    """The fewest pairs of any benchmark of the session."""
+    checks: int
+    unused_pairs: int
+    """Pairs of that benchmark beyond the last full block."""
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkRate:
+    """One benchmark under one rule at one injection level, over every check."""
+
+    benchmark: str
+    injected_percent: float
+    """What was injected into this benchmark (0: not slowed, even in an injection session)."""
+    threshold: float
+    """The gate's threshold for it, percent."""
+    comparisons: int
+    flagged: int
+    """Not slowed: checks in which the rule flagged it (either way; all false). Slowed: checks in
+    which it was caught (flagged as a regression)."""
+    regressed: int
+    improved: int
+    median_change_percent: float | None
+    """The median, over checks, of the change the rule measured (head vs base, percent)."""
+
+    @property
+    def rate(self) -> float:
+        """flagged / comparisons."""
+        return self.flagged / self.comparisons if self.comparisons else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MethodResult:
+    """One rule at one injection level: the row of the table and of ``evaluations``."""
+
+    method: Method
+    injected_percent: float
+    checks: int
+    flagged_checks: int
+    """A/A: checks that alarmed (any benchmark flagged). Injection: checks that detected it
+    (every slowed benchmark caught)."""
+    ci_low: float
+    ci_high: float
+    """Clopper-Pearson 95 % interval of flagged_checks / checks."""
+    comparisons: int
+    """A/A: benchmark comparisons (checks x benchmarks). Injection: those of slowed benchmarks."""
+    flagged_comparisons: int
+    other_alarm_checks: int
+    """Injection: checks in which a benchmark that was not slowed was flagged (0 for A/A)."""
+    failing_checks: int
+    """Checks in which a benchmark that was not slowed was flagged as a *regression*: those in
+    which the gate would fail CI for nothing (A/A: the false failures among the alarms)."""
+    median_change_percent: float | None
+    """Median change measured on the slowed benchmarks (A/A: on all), percent."""
+    benchmarks: tuple[BenchmarkRate, ...]
+
+    @property
+    def rate(self) -> float:
+        """flagged_checks / checks: the false-alarm rate (A/A) or the power (injection)."""
+        return self.flagged_checks / self.checks if self.checks else 0.0
+
+    @property
+    def comparison_rate(self) -> float:
+        """flagged_comparisons / comparisons: per benchmark."""
+        return self.flagged_comparisons / self.comparisons if self.comparisons else 0.0
+
+    @property
+    def goal(self) -> tuple[str, float] | None:
+        """The issue's goal for this row (gate rows at A/A, 2 % and 5 % only)."""
+        return _GOALS.get(self.injected_percent) if self.method == "gate" else None
+
+    @property
+    def goal_met(self) -> bool | None:
+        """Whether the measured rate meets the goal (the point estimate; see the interval)."""
+        goal = self.goal
+        if goal is None:
+            return None
+        sign, limit = goal
+        percent = self.rate * 100.0
+        return percent <= limit if sign == "<=" else percent >= limit
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A whole evaluation: its settings, the sessions it read and one result per rule x level."""
+
+    evaluation: str
+    created: str
+    pairs_per_check: int
+    alpha: float
+    threshold: float | None
+    """--threshold, or None: each benchmark's threshold from targets (or the default)."""
+    thresholds: tuple[float, ...]
+    """The distinct gate thresholds actually used, ascending."""
+    targets: str | None
+    n_resamples: int
+    seed: int
+    sessions: tuple[SessionInfo, ...]
+    results: tuple[MethodResult, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def threshold_text(self) -> str:
+        """The gate's threshold as shown: ``1%``, or ``5-10%`` when targets vary it."""
+        low, high = self.thresholds[0], self.thresholds[-1]
+        return f"{low:g}%" if low == high else f"{low:g}-{high:g}%"
+
+    @property
+    def threshold_source(self) -> str:
+        """Where the gate's threshold came from."""
+        if self.threshold is not None:
+            return "--threshold"
+        if self.targets is not None:
+            return f"targets {self.targets}"
+        return "default"
+
+
+# -- reading the sessions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Bench:
+    name: str
+    channel: str
+    base: tuple[float, ...]
+    head: tuple[float, ...]
+    base_runs: tuple[Any, ...]
+    """pyperf Run objects with values, in pair order (the raw values compare_to tests)."""
+    head_runs: tuple[Any, ...]
+    injected: float
+    direction: Direction
+    threshold: float
+    severity: SeverityBands | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    info: SessionInfo
+    benches: tuple[_Bench, ...]
+
+
+def _side_file(directory: Path, side: str) -> Path:
+    for name in (f"{side}.json", f"{side}.json.gz"):
+        if (directory / name).is_file():
+            return directory / name
+    raise InputError(
+        f"{directory}: no {side}.json; pass an out-dir written by perfkit-bench ab (it holds "
+        "base.json and head.json)"
+    )
+
+
+def _raw_runs(path: Path) -> dict[str, tuple[Any, ...]]:
+    """Per benchmark, pyperf's runs that hold values (the processes ``summarize`` keeps)."""
+    # load_pairs has validated the file already (read_result_file); pyperf reads it again only
+    # for the raw values per process, which ParsedResult keeps flat.
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {
+        str(bench.get_name()): tuple(run for run in bench.get_runs() if run.values)
+        for bench in suite.get_benchmarks()
+    }
+
+
+def _read_session(
+    directory: Path,
+    mode: Literal["aa", "inject"],
+    pairs_per_check: int,
+    targets: Targets | None,
+    threshold: float | None,
+) -> _Session:
+    flag = "--aa" if mode == "aa" else "--inject"
+    if not directory.is_dir():
+        raise InputError(
+            f"{flag} {directory}: no such directory; pass the out-dir of a perfkit-bench ab run"
+        )
+    base_path, head_path = _side_file(directory, "base"), _side_file(directory, "head")
+    pairs = load_pairs(base_path, head_path)
+    raw = {"base": _raw_runs(base_path), "head": _raw_runs(head_path)}
+    benches: list[_Bench] = []
+    for name, pair in pairs.items():
+        benches.append(_bench(directory, name, pair, raw, targets, threshold))
+    levels = sorted({bench.injected for bench in benches if bench.injected > 0})
+    if mode == "aa" and levels:
+        raise InputError(
+            f"--aa {directory}: its head side was slowed by {levels[0]:g}% "
+            "(perfkit_injected_percent); pass it with --inject"
+        )
+    if mode == "inject" and not levels:
+        raise InputError(
+            f"--inject {directory}: no benchmark was slowed (no perfkit_injected_percent); "
+            "pass an A/A session with --aa"
+        )
+    if len(levels) > 1:
+        shown = ", ".join(f"{level:g}%" for level in levels)
+        raise InputError(
+            f"--inject {directory}: mixes injection levels ({shown}); run one level per out-dir"
+        )
+    fewest = min(benches, key=lambda bench: len(bench.base))
+    n_pairs = len(fewest.base)
+    if n_pairs < pairs_per_check:
+        raise InputError(
+            f"{flag} {directory}: benchmark {fewest.name!r} has {n_pairs} pairs, fewer than one "
+            f"check of --pairs-per-check {pairs_per_check}; run at least {pairs_per_check} "
+            "pairs or lower --pairs-per-check"
+        )
+    checks = n_pairs // pairs_per_check
+    info = SessionInfo(
+        directory=str(directory),
+        mode=mode,
+        injected_percent=levels[0] if levels else 0.0,
+        benchmarks=len(benches),
+        pairs=n_pairs,
+        checks=checks,
+        unused_pairs=n_pairs - checks * pairs_per_check,
+    )
+    return _Session(info, tuple(benches))
+
+
+def _bench(
+    directory: Path,
+    name: str,
+    pair: PairedSamples,
+    raw: dict[str, dict[str, tuple[Any, ...]]],
+    targets: Targets | None,
+    threshold: float | None,
+) -> _Bench:
+    if pair.base is None or pair.head is None:
+        side = "head" if pair.base is None else "base"
+        raise InputError(
+            f"{directory}: benchmark {name!r} is on the {side} side only; evaluate needs every "
+            "benchmark on both sides (re-run perfkit-bench ab)"
+        )
+    if not pair.paired:
+        raise InputError(
+            f"{directory}: benchmark {name!r} is not an A/B pair (base.json and head.json need "
+            "perfkit_ab_side base/head, one perfkit_ab_seed and as many processes each); pass "
+            "an out-dir written by perfkit-bench ab"
+        )
+    runs = {side: raw[side].get(name, ()) for side in _SIDES}
+    for side, medians in (("base", pair.base), ("head", pair.head)):
+        if len(runs[side]) != len(medians):
+            raise InputError(
+                f"{directory}: benchmark {name!r} has {len(runs[side])} {side} processes with "
+                f"values but {len(medians)} process medians; re-run perfkit-bench ab"
+            )
+    return _Bench(
+        name=name,
+        channel=pair.channel,
+        base=pair.base,
+        head=pair.head,
+        base_runs=runs["base"],
+        head_runs=runs["head"],
+        injected=pair.injected_percent,
+        direction=targets.direction_for(name) if targets else DEFAULT_DIRECTION,
+        threshold=threshold
+        if threshold is not None
+        else (targets.threshold_for(name) if targets else DEFAULT_THRESHOLD),
+        severity=targets.severity_for(name) if targets else None,
+    )
+
+
+# -- the three rules on one check ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One rule's answer for one benchmark in one check."""
+
+    flag: Flag | None
+    change_percent: float | None
+
+
+def _at_least(value: float, limit: float) -> bool:
+    return value >= limit or math.isclose(value, limit, rel_tol=_REL_TOL)
+
+
+def _worse(change: float, direction: Direction) -> float:
+    """The change with the worse direction positive."""
+    return change if direction == "lower" else -change
+
+
+def _gate(
+    benches: Sequence[_Bench], block: slice, alpha: float, n_resamples: int, seed: int
+) -> dict[str, _Call]:
+    verdicts = detect(
+        [
+            BenchmarkSamples(
+                benchmark=bench.name,
+                base=bench.base[block],
+                head=bench.head[block],
+                direction=bench.direction,
+                threshold=bench.threshold,
+                severity=bench.severity,
+                channel=bench.channel,
+                paired=True,
+            )
+            for bench in benches
+        ],
+        alpha=alpha,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+    calls: dict[str, _Call] = {}
+    for verdict in verdicts:
+        flag: Flag | None = None
+        if verdict.verdict == "regressed":
+            flag = "regressed"
+        elif verdict.verdict == "improved":
+            flag = "improved"
+        calls[verdict.benchmark] = _Call(flag, verdict.change_percent)
+    return calls
+
+
+def _mean_change(bench: _Bench, block: slice) -> float:
+    base = [value for run in bench.base_runs[block] for value in run.values]
+    head = [value for run in bench.head_runs[block] for value in run.values]
+    return (statistics.fmean(head) / statistics.fmean(base) - 1.0) * 100.0
+
+
+def _significance() -> Callable[[Any, Any], tuple[bool, Any]]:
+    try:
+        from pyperf._compare import is_significant_benchs
+    except ImportError as exc:  # pragma: no cover - pyperf moved its private helper
+        raise PerfkitReportError(
+            f"this pyperf ({pyperf.__version__}) has no pyperf._compare.is_significant_benchs, "
+            "compare_to's significance rule; install the pyperf version perfkit pins"
+        ) from exc
+    rule: Callable[[Any, Any], tuple[bool, Any]] = is_significant_benchs
+    return rule
+
+
+def _pyperf(benches: Sequence[_Bench], block: slice) -> dict[str, _Call]:
+    significant_benchs = _significance()
+    calls: dict[str, _Call] = {}
+    for bench in benches:
+        base = pyperf.Benchmark(list(bench.base_runs[block]))
+        head = pyperf.Benchmark(list(bench.head_runs[block]))
+        significant, _t = significant_benchs(base, head)
+        change = _mean_change(bench, block)
+        flag: Flag | None = None
+        if significant:
+            flag = "regressed" if _worse(change, bench.direction) > 0 else "improved"
+        calls[bench.name] = _Call(flag, change)
+    return calls
+
+
+def _naive(benches: Sequence[_Bench], block: slice) -> dict[str, _Call]:
+    calls: dict[str, _Call] = {}
+    for bench in benches:
+        change = _mean_change(bench, block)
+        worse = _worse(change, bench.direction)
+        flag: Flag | None = None
+        if _at_least(worse, NAIVE_THRESHOLD):
+            flag = "regressed"
+        elif _at_least(-worse, NAIVE_THRESHOLD):
+            flag = "improved"
+        calls[bench.name] = _Call(flag, change)
+    return calls
+
+
+# -- aggregation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    """Running counts of one rule at one level."""
+
+    checks: int = 0
+    flagged_checks: int = 0
+    other_alarm_checks: int = 0
+    failing_checks: int = 0
+    per_bench: dict[str, list[_Call]] = field(default_factory=dict)
+    injected: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, benches: Sequence[_Bench], calls: dict[str, _Call]) -> None:
+        self.checks += 1
+        slowed = [bench for bench in benches if bench.injected > 0]
+        others = [bench for bench in benches if bench.injected <= 0]
+        if slowed:
+            if all(calls[bench.name].flag == "regressed" for bench in slowed):
+                self.flagged_checks += 1
+            if any(calls[bench.name].flag is not None for bench in others):
+                self.other_alarm_checks += 1
+        elif any(call.flag is not None for call in calls.values()):
+            self.flagged_checks += 1
+        if any(calls[bench.name].flag == "regressed" for bench in others):
+            self.failing_checks += 1
+        for bench in benches:
+            self.per_bench.setdefault(bench.name, []).append(calls[bench.name])
+            self.injected[bench.name] = max(self.injected.get(bench.name, 0.0), bench.injected)
+            self.thresholds[bench.name] = bench.threshold
+
+    def result(self, method: Method, level: float) -> MethodResult:
+        rates: list[BenchmarkRate] = []
+        for name, calls in self.per_bench.items():
+            injected = self.injected[name]
+            if injected > 0:
+                flagged = sum(1 for call in calls if call.flag == "regressed")
+            else:
+                flagged = sum(1 for call in calls if call.flag is not None)
+            rates.append(
+                BenchmarkRate(
+                    benchmark=name,
+                    injected_percent=injected,
+                    threshold=self.thresholds[name],
+                    comparisons=len(calls),
+                    flagged=flagged,
+                    regressed=sum(1 for call in calls if call.flag == "regressed"),
+                    improved=sum(1 for call in calls if call.flag == "improved"),
+                    median_change_percent=_median(call.change_percent for call in calls),
+                )
+            )
+        counted = [rate for rate in rates if (rate.injected_percent > 0) == (level > 0)]
+        changes = (
+            call.change_percent for rate in counted for call in self.per_bench[rate.benchmark]
+        )
+        low, high = _clopper_pearson(self.flagged_checks, self.checks)
+        return MethodResult(
+            method=method,
+            injected_percent=level,
+            checks=self.checks,
+            flagged_checks=self.flagged_checks,
+            ci_low=low,
+            ci_high=high,
+            comparisons=sum(rate.comparisons for rate in counted),
+            flagged_comparisons=sum(rate.flagged for rate in counted),
+            other_alarm_checks=self.other_alarm_checks,
+            failing_checks=self.failing_checks,
+            median_change_percent=_median(changes),
+            benchmarks=tuple(rates),
+        )
+
+
+def _median(values: Any) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def _clopper_pearson(successes: int, trials: int) -> tuple[float, float]:
+    # Imported here: scipy.stats costs ~0.5 s to import (see _detector).
+    from scipy.stats import binomtest  # type: ignore[import-untyped, unused-ignore]
+
+    interval = binomtest(successes, trials).proportion_ci(
+        confidence_level=CONFIDENCE, method="exact"
+    )
+    return float(interval.low), float(interval.high)
+
+
+def evaluate(
+    aa: Sequence[str | Path],
+    inject: Sequence[str | Path] = (),
+    *,
+    pairs_per_check: int,
+    targets: Targets | None = None,
+    threshold: float | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    evaluation: str | None = None,
+) -> Evaluation:
+    """Run the gate, pyperf's rule and the naive threshold on every check of every session.
+
+    ``aa`` are A/A out-dirs, ``inject`` injection out-dirs. Raises InputError for a missing or
+    unusable out-dir, a session shorter than one check, or a bad setting.
+    """
+    if pairs_per_check < MIN_PROCESSES:
+        raise InputError(
+            f"--pairs-per-check {pairs_per_check}: the gate needs at least {MIN_PROCESSES} pairs "
+            "a check (and more than 10 to be significant after BH); pass e.g. 20"
+        )
+    if threshold is not None and not (math.isfinite(threshold) and threshold > 0):
+        raise InputError(f"--threshold {threshold!r}: pass a positive percentage, e.g. 1")
+    if not aa and not inject:
+        raise InputError("nothing to evaluate; pass --aa DIR (and --inject DIR for power)")
+    directories = [Path(d).resolve() for d in (*aa, *inject)]
+    if len(set(directories)) != len(directories):
+        raise InputError("an out-dir is passed twice; pass each session once")
+    sessions = [_read_session(Path(d), "aa", pairs_per_check, targets, threshold) for d in aa] + [
+        _read_session(Path(d), "inject", pairs_per_check, targets, threshold) for d in inject
+    ]
+
+    tallies: dict[tuple[Method, float], _Tally] = {}
+    check_index = 0
+    for session in sessions:
+        level = session.info.injected_percent
+        for j in range(session.info.checks):
+            block = slice(j * pairs_per_check, (j + 1) * pairs_per_check)
+            calls: dict[Method, dict[str, _Call]] = {
+                "gate": _gate(session.benches, block, alpha, n_resamples, seed + check_index),
+                "pyperf": _pyperf(session.benches, block),
+                "naive": _naive(session.benches, block),
+            }
+            for method in METHODS:
+                tallies.setdefault((method, level), _Tally()).add(session.benches, calls[method])
+            check_index += 1
+
+    levels = sorted({level for _, level in tallies})
+    results = tuple(
+        tallies[(method, level)].result(method, level) for level in levels for method in METHODS
+    )
+    thresholds = tuple(
+        sorted({bench.threshold for session in sessions for bench in session.benches})
+    )
+    created = now_utc()
+    notes: list[str] = []
+    for level in levels:
+        if level <= 0:
+            continue
+        slowed = [b for s in sessions for b in s.benches if b.injected == level]
+        highest = max((bench.threshold for bench in slowed), default=0.0)
+        if slowed and _at_least(highest, level):
+            notes.append(
+                f"the gate's threshold ({highest:g}%) is not below the injected {level:g}%: "
+                "the gate cannot report that slowdown as regressed (pass --threshold under "
+                "the injected percent)"
+            )
+    return Evaluation(
+        evaluation=evaluation or f"{created.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
+        created=format_timestamp(created),
+        pairs_per_check=pairs_per_check,
+        alpha=alpha,
+        threshold=threshold,
+        thresholds=thresholds,
+        targets=targets.source if targets is not None else None,
+        n_resamples=n_resamples,
+        seed=seed,
+        sessions=tuple(session.info for session in sessions),
+        results=results,
+        notes=tuple(notes),
+    )
+
+
+# -- storage -------------------------------------------------------------------------------------
+
+
+def _details(evaluation: Evaluation, result: MethodResult) -> dict[str, Any]:
+    return {
+        "ci": [result.ci_low, result.ci_high],
+        "confidence": CONFIDENCE,
+        "comparisons": result.comparisons,
+        "flagged_comparisons": result.flagged_comparisons,
+        "comparison_rate": result.comparison_rate,
+        "other_alarm_checks": result.other_alarm_checks,
+        "failing_checks": result.failing_checks,
+        "median_change_percent": result.median_change_percent,
+        "rule": _rule(evaluation, result.method),
+        "alpha": evaluation.alpha,
+        "threshold": evaluation.threshold,
+        "thresholds": list(evaluation.thresholds),
+        "threshold_source": evaluation.threshold_source,
+        "n_resamples": evaluation.n_resamples,
+        "seed": evaluation.seed,
+        "sessions": [
+            session.directory
+            for session in evaluation.sessions
+            if session.injected_percent == result.injected_percent
+        ],
+        "benchmarks": {rate.benchmark: _rate_json(rate) for rate in result.benchmarks},
+    }
+
+
+def store_evaluation(history: History, evaluation: Evaluation) -> int:
+    """Insert one ``evaluations`` row per rule x injected percent, in one transaction; return
+    the number of rows."""
+    rows = [
+        {
+            "evaluation": evaluation.evaluation,
+            "created": evaluation.created,
+            "method": result.method,
+            "injected_percent": result.injected_percent,
+            "checks": result.checks,
+            "pairs_per_check": evaluation.pairs_per_check,
+            "benchmarks": len(result.benchmarks),
+            "flagged_checks": result.flagged_checks,
+            "rate": result.rate,
+            "details": json.dumps(_details(evaluation, result), sort_keys=True, allow_nan=False),
+        }
+        for result in evaluation.results
+    ]
+    try:
+        with write_transaction(history.db, f"storing evaluation {evaluation.evaluation}"):
+            history.db.table("evaluations").insert_all(rows)
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"{history.path}: cannot store the evaluation ({exc}); check the file and its directory"
+        ) from exc
+    return len(rows)
+
+
+# -- formatting ----------------------------------------------------------------------------------
+
+
+def _percent(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
+
+
+def _rule(evaluation: Evaluation, method: Method) -> str:
+    if method == "gate":
+        return (
+            f"paired, BH q<{evaluation.alpha:g}, CI beyond {evaluation.threshold_text} "
+            f"({evaluation.threshold_source})"
+        )
+    if method == "pyperf":
+        return "t-test on raw values, 95%, per benchmark"
+    return f"|change of means| >= {NAIVE_THRESHOLD:g}%"
+
+
+def _level(level: float) -> str:
+    return "A/A" if level == 0 else f"+{level:g}%"
+
+
+def _goal(result: MethodResult) -> str:
+    goal = result.goal
+    if goal is None:
+        return ""
+    sign, limit = goal
+    met = "met" if result.goal_met else "missed"
+    return f"{'≤' if sign == '<=' else '≥'} {limit:g}%: {met}"
+
+
+_HEADERS = (
+    "method",
+    "injected",
+    "checks",
+    "flagged",
+    "rate [95% CI]",
+    "per benchmark",
+    "other alarms",
+    "measured",
+    "goal",
+)
+
+
+def _cells(result: MethodResult) -> tuple[str, ...]:
+    injection = result.injected_percent > 0
+    return (
+        _METHOD_TITLES[result.method],
+        _level(result.injected_percent),
+        str(result.checks),
+        str(result.flagged_checks),
+        f"{_percent(result.rate * 100)} "
+        f"[{_percent(result.ci_low * 100)}, {_percent(result.ci_high * 100)}]",
+        f"{_percent(result.comparison_rate * 100)} "
+        f"({result.flagged_comparisons}/{result.comparisons})",
+        str(result.other_alarm_checks) if injection else "",
+        _percent(result.median_change_percent, signed=True),
+        _goal(result),
+    )
+
+
+def _headline(evaluation: Evaluation) -> str:
+    checks = sum(session.checks for session in evaluation.sessions)
+    return (
+        f"perfkit gate evaluation {evaluation.evaluation}: {checks} checks of "
+        f"{evaluation.pairs_per_check} pairs from {len(evaluation.sessions)} session(s)"
+    )
+
+
+def _settings_lines(evaluation: Evaluation) -> list[str]:
+    lines = [
+        f"gate: {_rule(evaluation, 'gate')}; {evaluation.n_resamples} bootstrap resamples, "
+        f"seed {evaluation.seed}",
+        f"pyperf compare_to: {_rule(evaluation, 'pyperf')}; naive: {_rule(evaluation, 'naive')}",
+    ]
+    for session in evaluation.sessions:
+        lines.append(
+            f"{_level(session.injected_percent)} session {session.directory}: "
+            f"{session.benchmarks} benchmarks, {session.pairs} pairs, {session.checks} checks"
+            + (f" ({session.unused_pairs} pairs unused)" if session.unused_pairs else "")
+        )
+    return lines
+
+
+_LEGEND = (
+    "flagged: A/A rows count checks with any benchmark regressed or improved (false alarms); "
+    "injected rows count checks in which every slowed benchmark was caught as regressed "
+    "(power). per benchmark: the same per benchmark comparison. other alarms: injected checks "
+    "in which a benchmark that was not slowed was flagged. measured: median change measured on "
+    "the slowed benchmarks (A/A: on all), to compare with the injected percent."
+)
+
+
+def render_evaluation_text(evaluation: Evaluation) -> str:
+    """Plain aligned text (no colour, no box drawing), for pipes and logs."""
+    esc = escape_terminal
+    lines = [esc(_headline(evaluation)), *(esc(line) for line in _settings_lines(evaluation))]
+    table = [_HEADERS, *[_cells(result) for result in evaluation.results]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_HEADERS))]
+    right = {2, 3, 4, 5, 6, 7}
+    lines.append("")
+    for index, row in enumerate(table):
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    lines.append("")
+    lines.append(_LEGEND)
+    lines.extend(esc(f"note: {note}") for note in evaluation.notes)
+    return "\n".join(lines) + "\n"
+
+
+def render_evaluation_rich(evaluation: Evaluation, console: Console) -> None:
+    """A rich table for a terminal; cells are Text, never parsed as markup."""
+    esc = escape_terminal
+    console.print(Text(esc(_headline(evaluation)), style="bold"))
+    for line in _settings_lines(evaluation):
+        console.print(Text(esc(line), style="dim"))
+    table = Table(show_lines=False)
+    justify: tuple[JustifyMethod, ...] = ("left", "left", *("right",) * 6, "left")
+    for name, side in zip(_HEADERS, justify, strict=True):
+        table.add_column(name, justify=side)
+    for result in evaluation.results:
+        cells = [Text(cell) for cell in _cells(result)]
+        if result.goal_met is not None:
+            cells[-1].stylize("green" if result.goal_met else "bold red")
+        table.add_row(*cells)
+    console.print(table)
+    console.print(Text(_LEGEND, style="dim"))
+    for note in evaluation.notes:
+        console.print(Text(esc(f"note: {note}"), style="yellow"))
+
+
+def render_evaluation_markdown(evaluation: Evaluation) -> str:
+    """The table, the settings and, collapsed, every benchmark's figures; names escaped."""
+    esc = escape_markdown
+    lines = [f"### {esc(_headline(evaluation))}", ""]
+    lines.extend(f"- {esc(line)}" for line in _settings_lines(evaluation))
+    lines.extend(["", "| " + " | ".join(_HEADERS) + " |"])
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for result in evaluation.results:
+        lines.append("| " + " | ".join(esc(cell) for cell in _cells(result)) + " |")
+    lines.extend(["", esc(_LEGEND)])
+    for note in evaluation.notes:
+        lines.append(f"\n**Note:** {esc(note)}")
+    lines.extend(
+        [
+            "",
+            "<details><summary>Per benchmark</summary>",
+            "",
+            "| method | level | benchmark | injected | threshold | flagged | regressed "
+            "| improved | median change |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+    )
+    for result in evaluation.results:
+        for rate in result.benchmarks:
+            cells = (
+                _METHOD_TITLES[result.method],
+                _level(result.injected_percent),
+                rate.benchmark,
+                _level(rate.injected_percent) if rate.injected_percent else "",
+                f"{rate.threshold:g}%" if result.method == "gate" else "",
+                f"{rate.flagged}/{rate.comparisons}",
+                str(rate.regressed),
+                str(rate.improved),
+                _percent(rate.median_change_percent, signed=True),
+            )
+            lines.append("| " + " | ".join(esc(cell) for cell in cells) + " |")
+    lines.extend(["", "</details>"])
+    return "\n".join(lines) + "\n"
+
+
+def _rate_json(rate: BenchmarkRate) -> dict[str, Any]:
+    return {
+        "benchmark": rate.benchmark,
+        "injected_percent": rate.injected_percent,
+        "threshold": rate.threshold,
+        "comparisons": rate.comparisons,
+        "flagged": rate.flagged,
+        "rate": rate.rate,
+        "regressed": rate.regressed,
+        "improved": rate.improved,
+        "median_change_percent": rate.median_change_percent,
+    }
+
+
+def render_evaluation_json(evaluation: Evaluation) -> str:
+    """The machine-readable document (``EVALUATION_FORMAT_VERSION``)."""
+    document: dict[str, Any] = {
+        "version": EVALUATION_FORMAT_VERSION,
+        "tool": "perfkit-report evaluate",
+        "evaluation": evaluation.evaluation,
+        "created": evaluation.created,
+        "settings": {
+            "pairs_per_check": evaluation.pairs_per_check,
+            "alpha": evaluation.alpha,
+            "threshold": evaluation.threshold,
+            "thresholds": list(evaluation.thresholds),
+            "threshold_source": evaluation.threshold_source,
+            "targets": evaluation.targets,
+            "n_resamples": evaluation.n_resamples,
+            "seed": evaluation.seed,
+            "naive_threshold": NAIVE_THRESHOLD,
+            "confidence": CONFIDENCE,
+        },
+        "sessions": [
+            {
+                "directory": s.directory,
+                "mode": s.mode,
+                "injected_percent": s.injected_percent,
+                "benchmarks": s.benchmarks,
+                "pairs": s.pairs,
+                "checks": s.checks,
+                "unused_pairs": s.unused_pairs,
+            }
+            for s in evaluation.sessions
+        ],
+        "results": [
+            {
+                "method": r.method,
+                "rule": _rule(evaluation, r.method),
+                "injected_percent": r.injected_percent,
+                "checks": r.checks,
+                "flagged_checks": r.flagged_checks,
+                "rate": r.rate,
+                "ci": [r.ci_low, r.ci_high],
+                "comparisons": r.comparisons,
+                "flagged_comparisons": r.flagged_comparisons,
+                "comparison_rate": r.comparison_rate,
+                "other_alarm_checks": r.other_alarm_checks,
+                "failing_checks": r.failing_checks,
+                "median_change_percent": r.median_change_percent,
+                "goal": None if r.goal is None else {"op": r.goal[0], "percent": r.goal[1]},
+                "goal_met": r.goal_met,
+                "benchmarks": [_rate_json(rate) for rate in r.benchmarks],
+            }
+            for r in evaluation.results
+        ],
+        "notes": list(evaluation.notes),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level between 0 and 1 (e.g. 0.05)")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _percent_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive percentage (e.g. 1)")
+    return value
+
+
+def add_evaluate_command(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Add ``evaluate`` to the ``perfkit-report`` sub-commands (``commands`` is the object
+    ``ArgumentParser.add_subparsers`` returned; ``parents`` supply ``--db``)."""
+    parser = commands.add_parser(
+        "evaluate",
+        parents=list(parents),
+        help="measure the gate's false-alarm rate (A/A) and power (injection)",
+        description="Cut each perfkit-bench ab out-dir into disjoint checks of "
+        "--pairs-per-check pairs and run, on the same samples, the gate, pyperf compare_to's "
+        "t-test and a naive 10%% threshold. Prints a table, writes Markdown/JSON on request "
+        "and stores the figures in history.db's evaluations table.",
+    )
+    parser.add_argument(
+        "--aa",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="an A/A out-dir of perfkit-bench ab (same revision both sides); repeatable",
+    )
+    parser.add_argument(
+        "--inject",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an out-dir whose head was slowed (perfkit_injected_percent); repeatable",
+    )
+    parser.add_argument(
+        "--pairs-per-check",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="pairs per check: each session gives floor(pairs / N) disjoint checks",
+    )
+    parser.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE",
+        help="targets.toml: thresholds, directions, severity bands (default: 10%%, lower is "
+        "better)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_percent_arg,
+        metavar="PERCENT",
+        help="the gate's threshold for every benchmark, overriding targets (e.g. 1: a 2%% "
+        "slowdown can only be caught under a threshold below 2%%)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_alpha,
+        default=DEFAULT_ALPHA,
+        help=f"the gate's false discovery level (default: {DEFAULT_ALPHA})",
+    )
+    parser.add_argument(
+        "--resamples",
+        type=_positive_int,
+        default=DEFAULT_RESAMPLES,
+        metavar="N",
+        help=f"bootstrap resamples per benchmark and check (default: {DEFAULT_RESAMPLES})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    parser.add_argument("--out", type=Path, metavar="FILE.md", help="write Markdown to FILE")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write JSON to FILE")
+    parser.set_defaults(handler=run_evaluate)
+
+
+def _write(path: Path, text: str, flag: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot write ({exc.strerror}); pass a writable {flag} path"
+        ) from exc
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """The ``evaluate`` handler: 0 when the figures were measured, printed and stored."""
+    targets = load_targets(args.targets) if args.targets is not None else None
+    evaluation = evaluate(
+        args.aa,
+        args.inject,
+        pairs_per_check=args.pairs_per_check,
+        targets=targets,
+        threshold=args.threshold,
+        alpha=args.alpha,
+        n_resamples=args.resamples,
+        seed=args.seed,
+    )
+    if sys.stdout.isatty():
+        render_evaluation_rich(evaluation, Console())
+    else:
+        sys.stdout.write(render_evaluation_text(evaluation))
+    written = []
+    if args.out is not None:
+        _write(args.out, render_evaluation_markdown(evaluation), "--out")
+        written.append(args.out)
+    if args.json is not None:
+        _write(args.json, render_evaluation_json(evaluation), "--json")
+        written.append(args.json)
+    db_path = getattr(args, "db", None) or Path("history.db")
+    with History.open(db_path) as history:
+        rows = store_evaluation(history, evaluation)
+    for path in written:
+        print(escape_terminal(str(path)))
+    print(escape_terminal(f"stored evaluation {evaluation.evaluation}: {rows} rows in {db_path}"))
+    return 0
