@@ -278,8 +278,8 @@ def baseline(
         "pairs_per_check": "pairs one simulated check uses (default 12, the gate's default)",
         "levels": "injected slowdowns in percent, comma-separated (default 2,5,10)",
         "threshold": "practical threshold in percent for every benchmark (default 1)",
-        "suite": "suite to evaluate on (default message_throughput)",
-        "target": "target to evaluate on (default routing: the tell/ask hot paths)",
+        "suite": "evaluate on this suite instead of the quick check's tell/ask benchmarks",
+        "target": "with --suite: only this target",
         "out": "folder for the sessions and the evaluation report",
         "db": "history store for the evaluation rows",
     }
@@ -290,8 +290,8 @@ def evaluate(
     pairs_per_check: int = 12,
     levels: str = "2,5,10",
     threshold: float = 1.0,
-    suite: str = "message_throughput",
-    target: str = "routing",
+    suite: str = "",
+    target: str = "",
     out: str = "reports/evaluate",
     db: str = HISTORY,
 ) -> None:
@@ -311,11 +311,11 @@ def evaluate(
         str(pairs),
         "--budget",
         "100000",
-        "--suite",
-        suite,
-        "--target",
-        target,
+        "--no-instructions",
     ]
+    # The benchmarks of the quick check (tell and ask in three modes) unless told otherwise.
+    common += ["--suite", suite] if suite else ["--quick"]
+    common += ["--target", target] if target else []
     sessions = [("aa", None)] + [(f"inject-{p:g}", p) for p in percents]
     for name, percent in sessions:
         args = [*common, "--out", f"{out}/{name}"]
