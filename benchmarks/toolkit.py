@@ -27,8 +27,10 @@ from perfkit_bench import benchmark
 DAYS = int(os.environ.get("PERFKIT_TOOLKIT_DAYS", "90"))
 BENCHMARKS = 100
 RUNS_PER_DAY = 10
-# Bump when the generator below changes, so a stale cached history is not reused.
-GENERATOR_VERSION = 1
+# Bump when the generator below changes, so a stale cached history is not reused. 2: results
+# store samples as packed BLOBs (migration 0003_packed_samples); a new file rather than migrating
+# the shared cached one under a checkout that predates it.
+GENERATOR_VERSION = 2
 # Results per file in the ingest benchmarks: about one full run of perfkit's five suites (95
 # declared benchmarks, latency ones stored as 4-5 results each).
 INGEST_RESULTS = 150

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import shutil
@@ -325,3 +326,31 @@ def test_mixed_runs_get_the_message_pyperf_alone_gives(
     fast = _message(path)
     monkeypatch.setattr(_ingest, "load_suite", lambda data: None)
     assert _message(path) == fast
+
+
+def test_the_collector_is_paused_while_a_file_is_read_and_restored_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, perfkit_file: Callable[..., Path]
+) -> None:
+    seen: list[bool] = []
+    load = _ingest._load_suite
+
+    def spy(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return load(*args)
+
+    monkeypatch.setattr(_ingest, "_load_suite", spy)
+    path = perfkit_file()
+    assert gc.isenabled()
+    read_result_file(path)
+    assert seen == [False] and gc.isenabled()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": "1.0", "benchmarks": []}', encoding="utf-8")
+    with pytest.raises(ResultFileError):
+        read_result_file(bad)
+    assert gc.isenabled()  # restored after an error too
+    gc.disable()
+    try:
+        read_result_file(path)
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()

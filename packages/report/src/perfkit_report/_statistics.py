@@ -17,13 +17,14 @@ Definitions (chosen to match pyperf, so a stored number equals what ``pyperf sta
 Speed: a result file is summarised once per benchmark at ingest (150 benchmarks of 20 processes x
 3 values in ``toolkit.ingest``). ``summarize`` sorts the values once and reads the median, the
 extremes and both percentiles off that order, with its loops in C (``map`` over ``operator``
-functions): 31 -> ~19 µs a benchmark here. ``summarize_many``, what ingest calls, does the sorting,
+functions): 32 -> 24 µs a benchmark here. ``summarize_many``, what ingest calls, does the sorting,
 indexing and interpolation of all benchmarks of one shape at once in numpy; only the exactly rounded
-sums (``math.fsum``) and the squares stay per benchmark: ~9 µs a benchmark. Both compute every
-figure with the same floating-point operations as the plain definitions above
-(``statistics.median``, ``fmean``, ``percentile``, ``** 2`` for the squares: the platform's ``pow``,
-which is not always bit-equal to ``x * x``), so the stored numbers did not move; the tests compare
-them with those definitions bit for bit.
+sums (``math.fsum``) and the squares stay per benchmark: 17 µs a benchmark (the three measured
+interleaved on that file, medians of 9 rounds). Both compute every figure with the same
+floating-point operations as the plain definitions above (``statistics.median``, ``fmean``,
+``percentile``, ``** 2`` for the squares: the platform's ``pow``, which is not always bit-equal to
+``x * x``), so the stored numbers did not move; the tests compare them with those definitions bit
+for bit.
 """
 
 from __future__ import annotations
