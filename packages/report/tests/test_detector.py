@@ -292,7 +292,7 @@ def test_identical_samples_are_exact_and_the_threshold_decides(
     assert result.channel == "instructions"
 
 
-def test_exact_needs_only_one_value_a_side_and_stays_out_of_the_bh_family() -> None:
+def test_exact_needs_only_one_value_a_side_on_a_deterministic_channel_and_stays_out_of_bh() -> None:
     rng = np.random.default_rng(1)
     noisy = [
         BenchmarkSamples(
@@ -300,12 +300,25 @@ def test_exact_needs_only_one_value_a_side_and_stays_out_of_the_bh_family() -> N
         )
         for i in range(5)
     ]
-    verdicts = detect([exact("bytes", 512.0, 600.0, n=1), *noisy], n_resamples=RESAMPLES, seed=0)
+    counted = exact("counted", 512.0, 600.0, n=1, channel="instructions")
+    verdicts = detect([counted, *noisy], n_resamples=RESAMPLES, seed=0)
     assert verdicts[0].verdict == "regressed" and verdicts[0].q is None
     ps = [v.p for v in verdicts[1:]]
     assert all(p is not None for p in ps)
     expected = false_discovery_control(ps, method="bh")
     assert [v.q for v in verdicts[1:]] == pytest.approx(list(expected))
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_one_time_value_a_side_is_inconclusive_not_exact(paired: bool) -> None:
+    # A real check: the budget ran out after one A/B pair of a benchmark; its single pair read
+    # +106 % on an unchanged branch. One value shows no spread because there is none to see.
+    verdict = one(BenchmarkSamples("q", [1.0e-6], [2.06e-6], paired=paired))
+    assert verdict.verdict == "inconclusive"
+    assert verdict.test is None and verdict.p is None
+    assert verdict.change_percent == pytest.approx(106.0)
+    two = one(BenchmarkSamples("q", [1.0e-6] * 2, [2.06e-6] * 2, paired=paired))
+    assert (two.test, two.verdict) == ("exact", "regressed")
 
 
 def test_zero_spread_on_one_side_only_is_tested_without_dividing_by_zero() -> None:

@@ -74,7 +74,9 @@ Instruction counts with a fixed hash seed, and byte metrics, often repeat exactl
 on each side is identical, the effect is known exactly: the interval is the point, no test is run
 (``p`` and ``q`` are None, ``test == "exact"``, the benchmark is not part of the BH family) and the
 verdict comes from the threshold alone: regressed / improved when the change is at or beyond
-``t``, else same. One value per side is enough. Near-deterministic samples (tiny but non-zero
+``t``, else same. One value per side is enough on a deterministic channel (``instructions``);
+elsewhere identical values count as exact only with at least two a side (a single time value
+shows no spread because there is none to see: that benchmark is inconclusive). Near-deterministic samples (tiny but non-zero
 spread) go through the tests like any other; note that rank tests need enough processes to reach
 significance at all (below).
 
@@ -141,6 +143,8 @@ DEFAULT_RESAMPLES = 2000
 # Below 3 values a side a bootstrap interval of a median is a degenerate point or an average of
 # two numbers: too narrow to call anything "same", and no rank test can be significant.
 MIN_PROCESSES = 3
+# Channels whose counts are deterministic by construction: one value per side is exact.
+DETERMINISTIC_CHANNELS = frozenset({"instructions"})
 # The power the minimum detectable effect is quoted at (the usual 80 %).
 _MDE_POWER = 0.80
 # Default severity bands, as multiples of the threshold (README example: 10 / 15 / 20 %).
@@ -391,7 +395,12 @@ def _measure(item: BenchmarkSamples, alpha: float, n_resamples: int, seed: int) 
     head = np.asarray(item.head, dtype=float)
     if np.all(base == base[0]) and np.all(head == head[0]):
         effect = float(head[0] / base[0])
-        return _Measured(base.size, head.size, effect, effect, effect, None, 0.0, "exact")
+        if item.channel in DETERMINISTIC_CHANNELS or min(base.size, head.size) >= 2:
+            return _Measured(base.size, head.size, effect, effect, effect, None, 0.0, "exact")
+        # One value on a side of a noisy channel (a time benchmark that got a single process or
+        # pair before the budget ran out) shows no spread because there is none to see: the
+        # point estimate is reported, the verdict is inconclusive.
+        return _Measured(base.size, head.size, effect, effect, effect)
     rng = np.random.default_rng([seed, zlib.crc32(f"{item.channel}\0{item.benchmark}".encode())])
     test: TestName
     if item.paired:
