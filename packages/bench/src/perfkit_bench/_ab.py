@@ -47,9 +47,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, Literal, TypeAlias
 
+from perfkit_bench._argtypes import (
+    exit_on_sigterm,
+    non_negative_int,
+    positive_finite_float,
+    positive_int,
+)
 from perfkit_bench._exceptions import (
     OutputExistsError,
     RunFailed,
@@ -874,7 +879,7 @@ def add_ab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
             help=f"the {side} revision's suite folder (benchmarks/)",
         )
     parser.add_argument(
-        "--pairs", type=_positive_int, required=True, metavar="N", help="A/B pairs per benchmark"
+        "--pairs", type=positive_int, required=True, metavar="N", help="A/B pairs per benchmark"
     )
     parser.add_argument("--out-dir", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -902,20 +907,20 @@ def add_ab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "--values",
         "-n",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_VALUES,
         help=f"values per process (default {DEFAULT_VALUES})",
     )
     parser.add_argument(
         "--warmups",
         "-w",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=DEFAULT_WARMUPS,
         help=f"warm-up values per process (default {DEFAULT_WARMUPS})",
     )
     parser.add_argument(
         "--min-time",
-        type=_positive_float,
+        type=positive_finite_float,
         default=DEFAULT_MIN_TIME,
         metavar="SECONDS",
         help=f"loop calibration target per value, time benchmarks (default {DEFAULT_MIN_TIME:g})",
@@ -923,7 +928,7 @@ def add_ab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--affinity", metavar="CPUS", help="pin workers to CPUs, e.g. 0 or 0-1")
     parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_finite_float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"per worker process unless the benchmark declares its own "
@@ -940,7 +945,7 @@ def add_ab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument(
         "--budget",
-        type=_positive_float,
+        type=positive_finite_float,
         metavar="SECONDS",
         help="start no pair after this many seconds; complete pairs are kept",
     )
@@ -984,7 +989,7 @@ def _command(args: argparse.Namespace) -> int:
     base = Side("base", Path(os.path.abspath(args.base_python)), args.base_suites.resolve())
     head = Side("head", Path(os.path.abspath(args.head_python)), args.head_suites.resolve())
     # As in `run`: a CI runner cancels with SIGTERM; unwinding kills the worker process groups.
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         result = run_ab(base, head, options, args.out_dir, make_progress(quiet=args.quiet))
     finally:
@@ -1008,29 +1013,3 @@ def _command(args: argparse.Namespace) -> int:
         )
     print(result.out_dir)
     return 1 if result.failures else 0
-
-
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # 128 + signal number: the shell's convention for "killed by SIGTERM" (143).
-    raise SystemExit(128 + signum)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value

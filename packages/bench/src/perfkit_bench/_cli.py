@@ -14,9 +14,9 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 
 from perfkit_bench._ab import add_ab_command
+from perfkit_bench._argtypes import exit_on_sigterm, non_negative_int, positive_float, positive_int
 from perfkit_bench._discovery import DEFAULT_PATH, discover_suites
 from perfkit_bench._exceptions import PerfkitBenchError, RunFailed, SelectionError, WorkerError
 from perfkit_bench._instructions import add_instructions_command
@@ -86,17 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     knobs = running.add_argument_group(
         "knobs", "override the mode's numbers (the run is then recorded as mode 'custom')"
     )
-    knobs.add_argument("--processes", "-p", type=_positive_int, help="worker processes")
-    knobs.add_argument("--values", "-n", type=_positive_int, help="values per process")
-    knobs.add_argument("--warmups", "-w", type=_non_negative_int, help="warmup values per process")
+    knobs.add_argument("--processes", "-p", type=positive_int, help="worker processes")
+    knobs.add_argument("--values", "-n", type=positive_int, help="values per process")
+    knobs.add_argument("--warmups", "-w", type=non_negative_int, help="warmup values per process")
     knobs.add_argument(
-        "--min-time", type=_positive_float, help="seconds per value for loop calibration (time)"
+        "--min-time", type=positive_float, help="seconds per value for loop calibration (time)"
     )
-    knobs.add_argument("--loops", type=_positive_int, help="fixed loops per value (time)")
+    knobs.add_argument("--loops", type=positive_int, help="fixed loops per value (time)")
     running.add_argument("--affinity", metavar="CPUS", help="pin workers to CPUs, e.g. 0 or 0-1")
     running.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         help=f"seconds per benchmark unless it declares its own (default {DEFAULT_TIMEOUT:g})",
     )
@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
     first = Path(args.paths[0]) if args.paths else DEFAULT_PATH
     # A CI runner cancels a job with SIGTERM: turn it into an exit that unwinds, so the
     # orchestrator still kills the worker process groups it started.
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         result = run(
             specs,
@@ -205,35 +205,9 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # 128 + signal number: the shell's convention for "killed by SIGTERM" (143).
-    raise SystemExit(128 + signum)
-
-
 def _report_failure(failure: dict[str, str]) -> None:
     print(f"FAILED {failure['id']} ({failure['kind']}): {failure['error']}", file=sys.stderr)
 
 
 def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value

@@ -41,9 +41,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from perfkit_bench._argtypes import exit_on_sigterm, positive_float, positive_int
 from perfkit_bench._discovery import DEFAULT_PATH, discover_suites
 from perfkit_bench._exceptions import (
     MissingToolError,
@@ -553,7 +553,7 @@ def add_instructions_command(commands: argparse._SubParsersAction[argparse.Argum
     loops = parser.add_mutually_exclusive_group()
     loops.add_argument(
         "--iterations",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"loops per counted run (default: calibrated to ~{CALIBRATION_SECONDS * 1000:g} ms)",
     )
@@ -566,20 +566,20 @@ def add_instructions_command(commands: argparse._SubParsersAction[argparse.Argum
     )
     parser.add_argument(
         "--repeat",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_REPEAT,
         metavar="R",
         help=f"(N, 0) pairs per benchmark, one value each (default {DEFAULT_REPEAT})",
     )
     parser.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         metavar="J",
         help="valgrind processes at a time (default: the CPUs this process may use)",
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         help=f"seconds per process unless the benchmark declares its own "
         f"(default {DEFAULT_TIMEOUT:g})",
@@ -601,7 +601,7 @@ def _command(args: argparse.Namespace) -> int:
     )
     first = args.suites[0] if args.suites else DEFAULT_PATH
     # As in `run`: a CI runner cancels with SIGTERM; unwinding kills the valgrind processes.
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         result = measure(
             specs,
@@ -648,22 +648,3 @@ def _selected(args: argparse.Namespace) -> tuple[list[BenchmarkSpec], dict[str, 
             "declare CPU-bound time benchmarks with channels=('time', 'instructions')"
         )
     return counted, {path.stem: path for path, _ in suites}
-
-
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # 128 + signal number: the shell's convention for "killed by SIGTERM" (143).
-    raise SystemExit(128 + signum)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
