@@ -408,7 +408,8 @@ def render_comparison_json(comparison: Comparison) -> str:
 # -- command line --------------------------------------------------------------------------------
 
 
-def _alpha(text: str) -> float:
+def alpha_level(text: str) -> float:
+    """argparse type of ``--alpha``: a level strictly between 0 and 1."""
     try:
         value = float(text)
     except ValueError:
@@ -446,7 +447,7 @@ def add_compare_command(commands: Any) -> None:
     )
     compare.add_argument(
         "--alpha",
-        type=_alpha,
+        type=alpha_level,
         default=DEFAULT_ALPHA,
         help=f"false discovery level; the CI is at 1 - alpha (default: {DEFAULT_ALPHA})",
     )

@@ -79,6 +79,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfkit_report._abpairs import PairedSamples, load_pairs
+from perfkit_report._compare import alpha_level
 from perfkit_report._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
@@ -995,16 +996,6 @@ def render_evaluation_json(evaluation: Evaluation) -> str:
 # -- command line --------------------------------------------------------------------------------
 
 
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a level between 0 and 1 (e.g. 0.05)")
-    return value
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -1076,7 +1067,7 @@ def add_evaluate_command(commands: Any, parents: Sequence[argparse.ArgumentParse
     )
     parser.add_argument(
         "--alpha",
-        type=_alpha,
+        type=alpha_level,
         default=DEFAULT_ALPHA,
         help=f"the gate's false discovery level (default: {DEFAULT_ALPHA})",
     )

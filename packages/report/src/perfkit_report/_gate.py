@@ -46,6 +46,7 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from perfkit_report._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
+from perfkit_report._compare import alpha_level
 from perfkit_report._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
@@ -855,16 +856,6 @@ def render_needs_more(check: GateCheck) -> str:
 # -- command line --------------------------------------------------------------------------------
 
 
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a level between 0 and 1 (e.g. 0.05)")
-    return value
-
-
 def add_check_command(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     """Add ``check`` to the ``perfkit-report`` sub-commands (``commands`` is the object
     ``ArgumentParser.add_subparsers`` returned; ``parents`` give the shared ``--db``)."""
@@ -925,7 +916,7 @@ def add_check_command(commands: Any, parents: Sequence[argparse.ArgumentParser] 
     )
     check.add_argument(
         "--alpha",
-        type=_alpha,
+        type=alpha_level,
         default=DEFAULT_ALPHA,
         help=f"false discovery level; the CI is at 1 - alpha (default: {DEFAULT_ALPHA})",
     )
