@@ -170,13 +170,25 @@ class History:
                 f"{where}: cannot open the history database ({exc}); check that the directory "
                 "exists and is writable"
             ) from exc
+        deadline = time.monotonic() + busy_timeout
         try:
             with _translated_errors(where):
                 db = Database(conn)
                 db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
                 db.execute("PRAGMA foreign_keys = ON")
-                db.enable_wal()
-                apply_migrations(db, str(where))
+            while True:
+                try:
+                    with _translated_errors(where):
+                        db.enable_wal()
+                        apply_migrations(db, str(where))
+                    break
+                except StoreBusy:
+                    # Several processes creating one history race for the switch to WAL, which
+                    # needs the file to themselves: SQLite answers "locked" at once instead of
+                    # waiting, so wait here, within the same busy timeout.
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.05)
         except BaseException:
             conn.close()
             raise
