@@ -213,7 +213,7 @@ def store_history(
     from datetime import timedelta
 
     from perfkit_report import History, ParsedResult, ParsedRun, summarize
-    from perfkit_report._timestamps import format_timestamp, parse_timestamp
+    from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 
     rng = random.Random(seed)
     runs = max(len(s.medians) for s in series)

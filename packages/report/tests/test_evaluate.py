@@ -18,7 +18,7 @@ import pyperf
 import pytest
 
 from perfkit_report._cli import main
-from perfkit_report._evaluate import (
+from perfkit_report._gate._evaluate import (
     EVALUATION_FORMAT_VERSION,
     Evaluation,
     MethodResult,

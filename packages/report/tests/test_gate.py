@@ -439,7 +439,7 @@ def test_the_check_is_stored_with_its_runs_and_every_verdict(
 def test_a_failure_while_storing_leaves_no_trace_in_the_history(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import perfkit_report._gate as gate
+    import perfkit_report._gate._check as gate
 
     base, head = ab_pair(tmp_path / "ab")
     db = tmp_path / "history.db"

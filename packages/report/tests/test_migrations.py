@@ -9,7 +9,7 @@ import pytest
 from sqlite_utils import Database
 
 from perfkit_report import MIGRATIONS, History, Migration, SchemaTooNew, StoreCorrupt
-from perfkit_report._migrations import apply_migrations
+from perfkit_report._history._migrations import apply_migrations
 
 TABLES = {
     "migrations",

@@ -19,12 +19,12 @@ from perfkit_report import (
     History,
     ParsedResult,
     ParsedRun,
-    _migrations,
     render_report,
     summarize,
 )
-from perfkit_report._migrations import apply_migrations
-from perfkit_report._packed import unpack_floats
+from perfkit_report._history import _migrations
+from perfkit_report._history._migrations import apply_migrations
+from perfkit_report._history._packed import unpack_floats
 
 BEFORE_0003 = MIGRATIONS[: [m.name for m in MIGRATIONS].index("0003_packed_samples")]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from perfkit_report import History, parse_targets
-from perfkit_report._html_report import UPLOT_VERSION
-from perfkit_report._report import render_report
+from perfkit_report._render._html_report import UPLOT_VERSION
+from perfkit_report._render._report import render_report
 
 TARGETS = """
 version = 1

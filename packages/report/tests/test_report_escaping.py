@@ -14,8 +14,8 @@ import pytest
 
 from perfkit_report import History
 from perfkit_report._escape import escape_markdown
-from perfkit_report._html_report import script_json
-from perfkit_report._report import render_report
+from perfkit_report._render._html_report import script_json
+from perfkit_report._render._report import render_report
 
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE = [

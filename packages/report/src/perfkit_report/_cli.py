@@ -21,23 +21,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-from perfkit_report._compare import add_compare_command
 from perfkit_report._escape import escape_terminal
-from perfkit_report._evaluate import add_evaluate_command
 from perfkit_report._exceptions import InputError, PerfkitReportError, UnknownRun
-from perfkit_report._gate import add_check_command
-from perfkit_report._ingest import read_result_file
-from perfkit_report._report import render_report
-from perfkit_report._store import Baseline, History, RunRecord
-from perfkit_report._summary import (
+from perfkit_report._gate import add_check_command, add_compare_command, add_evaluate_command
+from perfkit_report._history import Baseline, History, RunRecord, parse_timestamp, read_result_file
+from perfkit_report._render import (
     render_json,
     render_markdown,
+    render_report,
     render_rich,
     render_text,
     summarize_run,
 )
 from perfkit_report._targets import load_targets
-from perfkit_report._timestamps import parse_timestamp
 
 __all__ = ["main"]
 
@@ -183,9 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("folders", nargs="+", type=Path, metavar="DIR")
     profile.set_defaults(handler=_cmd_ingest_profile)
 
-    add_compare_command(commands)  # the regression detector on two result files (_compare)
-    add_evaluate_command(commands, [db])  # the gate's false alarms and power (_evaluate)
-    add_check_command(commands, [db])  # the regression gate's verdict on one check (_gate)
+    add_compare_command(commands)  # the regression detector on two result files (_gate._compare)
+    add_evaluate_command(commands, [db])  # the gate's false alarms and power (_gate._evaluate)
+    add_check_command(commands, [db])  # the regression gate's verdict on one check (_gate._check)
     return parser
 
 

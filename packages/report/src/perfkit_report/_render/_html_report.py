@@ -29,7 +29,7 @@ from typing import Any
 # markdown ships no type hints (types-Markdown is separate).
 import markdown  # type: ignore[import-untyped, unused-ignore]
 
-from perfkit_report._dashboard import (
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     LatencyGroup,
@@ -38,8 +38,8 @@ from perfkit_report._dashboard import (
     relative_link,
     run_label,
 )
-from perfkit_report._markdown_report import trend_text
-from perfkit_report._series import format_day
+from perfkit_report._render._markdown_report import trend_text
+from perfkit_report._render._series import format_day
 from perfkit_report._units import format_percent, format_rate, format_value
 
 __all__ = ["UPLOT_VERSION", "render_html_report", "script_json"]

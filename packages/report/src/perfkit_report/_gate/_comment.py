@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from perfkit_report._detector import BenchmarkVerdict
 from perfkit_report._escape import escape_markdown, markdown_code, markdown_code_block
+from perfkit_report._gate._detector import BenchmarkVerdict
 
 if TYPE_CHECKING:
-    from perfkit_report._gate import CheckSide, GateCheck
+    from perfkit_report._gate._check import CheckSide, GateCheck
 
 __all__ = ["MAX_COMMENT_CHARS", "headline", "render_comment"]
 

@@ -19,13 +19,13 @@ One check is:
    is always "lower is better" (instructions per operation) and whose severity uses the same
    bands as the benchmark's time.
 3. **Outputs.** ``DIR/verdict.json`` (``CHECK_FORMAT_VERSION``, documented in
-   docs/regression.md), ``DIR/comment.md`` (the PR comment, ``_gate_comment``), and with
+   docs/regression.md), ``DIR/comment.md`` (the PR comment, ``_comment``), and with
    ``--needs-more FILE`` the inconclusive benchmarks more pairs could resolve. Files are written
    before the check is stored, so a history that cannot be written still leaves the verdict.
 4. **History.** Unless ``--no-store``: both time files are ingested as runs (a no-op when they
    are already there; with ``--against-baseline`` only the head), plus one ``checks`` row and one
    ``verdicts`` row per benchmark and channel, all in one transaction (``History.store_check``).
-   Instruction files are not stored as runs (see ``_store``).
+   Instruction files are not stored as runs (see ``_history._store``).
 
 Exit status (returned to ``_cli.main``): 1 on a confirmed regression at or above ``--fail-on``
 (an inconclusive benchmark too with ``--fail-on-inconclusive``), else 0. Bad input raises an
@@ -45,9 +45,12 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from perfkit_report._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
-from perfkit_report._compare import alpha_level
-from perfkit_report._detector import (
+from perfkit_report._escape import escape_terminal
+from perfkit_report._exceptions import InputError
+from perfkit_report._gate._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
+from perfkit_report._gate._comment import headline, render_comment
+from perfkit_report._gate._compare import alpha_level
+from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     BenchmarkSamples,
@@ -59,11 +62,16 @@ from perfkit_report._detector import (
     failing_verdicts,
     needs_more,
 )
-from perfkit_report._escape import escape_terminal
-from perfkit_report._exceptions import InputError
-from perfkit_report._gate_comment import headline, render_comment
-from perfkit_report._ingest import ParsedRun, read_result_file
-from perfkit_report._store import Baseline, History, IngestResult, RunRecord
+from perfkit_report._history import (
+    Baseline,
+    History,
+    IngestResult,
+    ParsedRun,
+    RunRecord,
+    format_timestamp,
+    now_utc,
+    read_result_file,
+)
 from perfkit_report._targets import (
     DEFAULT_DIRECTION,
     DEFAULT_INSTRUCTIONS_THRESHOLD,
@@ -72,7 +80,6 @@ from perfkit_report._targets import (
     Targets,
     load_targets,
 )
-from perfkit_report._timestamps import format_timestamp, now_utc
 
 __all__ = [
     "CHECK_FORMAT_VERSION",

@@ -78,9 +78,11 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from perfkit_report._abpairs import PairedSamples, load_pairs
-from perfkit_report._compare import alpha_level
-from perfkit_report._detector import (
+from perfkit_report._escape import escape_markdown, escape_terminal
+from perfkit_report._exceptions import InputError, PerfkitReportError, StoreError
+from perfkit_report._gate._abpairs import PairedSamples, load_pairs
+from perfkit_report._gate._compare import alpha_level
+from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     MIN_PROCESSES,
@@ -88,9 +90,7 @@ from perfkit_report._detector import (
     Direction,
     detect,
 )
-from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._exceptions import InputError, PerfkitReportError, StoreError
-from perfkit_report._store import History
+from perfkit_report._history import History, format_timestamp, now_utc, write_transaction
 from perfkit_report._targets import (
     DEFAULT_DIRECTION,
     DEFAULT_THRESHOLD,
@@ -98,8 +98,6 @@ from perfkit_report._targets import (
     Targets,
     load_targets,
 )
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._transaction import write_transaction
 
 __all__ = [
     "EVALUATION_FORMAT_VERSION",

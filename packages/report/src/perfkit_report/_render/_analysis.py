@@ -20,15 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit_report._dashboard import (
+from perfkit_report._escape import escape_markdown as esc
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     ProfileView,
     TrendChange,
     relative_link,
 )
-from perfkit_report._escape import escape_markdown as esc
-from perfkit_report._series import format_day
+from perfkit_report._render._series import format_day
 from perfkit_report._targets import TargetRule
 from perfkit_report._units import format_percent, format_rate, format_value
 

@@ -35,9 +35,9 @@ from typing import Any
 import pyperf
 
 from perfkit_report._exceptions import ResultFileError
-from perfkit_report._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
-from perfkit_report._statistics import SampleSummary, summarize_many
-from perfkit_report._timestamps import format_timestamp, parse_timestamp
+from perfkit_report._history._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
+from perfkit_report._history._statistics import SampleSummary, summarize_many
+from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 
 __all__ = ["ParsedResult", "ParsedRun", "read_result_file"]
 

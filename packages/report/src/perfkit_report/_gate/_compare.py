@@ -30,7 +30,9 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from perfkit_report._detector import (
+from perfkit_report._escape import escape_markdown, escape_terminal
+from perfkit_report._exceptions import InputError
+from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     BenchmarkSamples,
@@ -39,9 +41,7 @@ from perfkit_report._detector import (
     detect,
     failing_verdicts,
 )
-from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._exceptions import InputError
-from perfkit_report._ingest import ParsedResult, read_result_file
+from perfkit_report._history import ParsedResult, read_result_file
 from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets, load_targets
 
 __all__ = [

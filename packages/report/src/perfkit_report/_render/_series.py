@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from perfkit_report._timestamps import parse_timestamp
+from perfkit_report._history import parse_timestamp
 
 __all__ = [
     "MAX_POINTS",

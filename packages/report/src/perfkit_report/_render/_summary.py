@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._store import History, ResultRecord, RunRecord
+from perfkit_report._history import History, ResultRecord, RunRecord
 from perfkit_report._targets import TargetCheck, Targets
 from perfkit_report._units import format_rate, format_value
 

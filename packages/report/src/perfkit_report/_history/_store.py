@@ -38,19 +38,19 @@ from perfkit_report._exceptions import (
     UnknownBaseline,
     UnknownRun,
 )
-from perfkit_report._ingest import ParsedRun, read_result_file
-from perfkit_report._migrations import applied_migrations, apply_migrations
-from perfkit_report._packed import pack_floats, unpack_floats
-from perfkit_report._profiles import (
+from perfkit_report._history._ingest import ParsedRun, read_result_file
+from perfkit_report._history._migrations import applied_migrations, apply_migrations
+from perfkit_report._history._packed import pack_floats, unpack_floats
+from perfkit_report._history._profiles import (
     ProfileIngestResult,
     ProfileRecord,
     load_profiles,
     read_profile_summary,
     store_profiles,
 )
-from perfkit_report._retention import PruneResult, prune_history
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._transaction import write_transaction
+from perfkit_report._history._retention import PruneResult, prune_history
+from perfkit_report._history._timestamps import format_timestamp, now_utc
+from perfkit_report._history._transaction import write_transaction
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from perfkit_report._analysis import render_analysis
-from perfkit_report._dashboard import (
+from perfkit_report._escape import escape_markdown as esc
+from perfkit_report._render._analysis import render_analysis
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     LatencyGroup,
     ratio_goals,
     relative_link,
 )
-from perfkit_report._escape import escape_markdown as esc
-from perfkit_report._series import format_day
+from perfkit_report._render._series import format_day
 from perfkit_report._units import format_percent, format_rate, format_value
 
 __all__ = ["note_markdown", "render_markdown_report", "sparkline", "status_text", "trend_text"]

@@ -30,9 +30,16 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from perfkit_report._packed import unpack_floats
-from perfkit_report._profiles import ProfileCapture, ProfileRecord
-from perfkit_report._series import (
+from perfkit_report._history import (
+    History,
+    ProfileCapture,
+    ProfileRecord,
+    RunRecord,
+    format_timestamp,
+    now_utc,
+    unpack_floats,
+)
+from perfkit_report._render._series import (
     BenchmarkSeries,
     Point,
     ResultRow,
@@ -41,10 +48,7 @@ from perfkit_report._series import (
     build_series,
     run_time,
 )
-from perfkit_report._store import History, RunRecord
-from perfkit_report._targets import TargetCheck, TargetRule, Targets
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._trend import (
+from perfkit_report._render._trend import (
     DEFAULT_MIN_CHANGE,
     MIN_POINTS_FOR_CHANGES,
     MIN_POINTS_FOR_DRIFT,
@@ -54,6 +58,7 @@ from perfkit_report._trend import (
     change_points_between_groups,
     drift,
 )
+from perfkit_report._targets import TargetCheck, TargetRule, Targets
 
 __all__ = [
     "BaselineMark",

@@ -1,0 +1,44 @@
+"""The regression gate: base against head, one verdict per benchmark, and what it writes.
+
+The detector (pure statistics), the A/B pairs of a ``perfkit-bench ab`` session, ``compare`` of
+two result files, the ``check`` (verdict.json, the PR comment, its rows in the history) and the
+gate's own evaluation (false alarms and power). It stands on the history store
+(``perfkit_report._history``) and never imports the renderers (``tests/test_layering.py``).
+
+Other modules import the names below from ``perfkit_report._gate``, not from the private
+modules behind them.
+"""
+
+from __future__ import annotations
+
+from perfkit_report._gate._check import add_check_command
+from perfkit_report._gate._compare import (
+    COMPARE_FORMAT_VERSION,
+    Comparison,
+    add_compare_command,
+    compare_files,
+)
+from perfkit_report._gate._detector import (
+    BenchmarkSamples,
+    BenchmarkVerdict,
+    MoreSamples,
+    detect,
+    failing_verdicts,
+    needs_more,
+)
+from perfkit_report._gate._evaluate import add_evaluate_command
+
+__all__ = [
+    "COMPARE_FORMAT_VERSION",
+    "BenchmarkSamples",
+    "BenchmarkVerdict",
+    "Comparison",
+    "MoreSamples",
+    "add_check_command",
+    "add_compare_command",
+    "add_evaluate_command",
+    "compare_files",
+    "detect",
+    "failing_verdicts",
+    "needs_more",
+]
