@@ -219,7 +219,6 @@ def test_there_is_no_import_cycle_not_even_a_type_only_one() -> None:
     assert import_cycles(read_package()) == []
 
 
-@pytest.mark.xfail(reason="the check, the evaluation and the dashboard still write their own SQL")
 def test_sql_is_written_only_in_the_history_store() -> None:
     assert sql_outside_the_store(read_package()) == []
 

@@ -43,8 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlite_utils import Database
-
 from perfkit_report._escape import escape_terminal
 from perfkit_report._exceptions import InputError
 from perfkit_report._gate._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
@@ -64,12 +62,10 @@ from perfkit_report._gate._detector import (
 )
 from perfkit_report._history import (
     Baseline,
+    CheckRow,
     History,
-    IngestResult,
     ParsedRun,
     RunRecord,
-    format_timestamp,
-    now_utc,
     read_result_file,
 )
 from perfkit_report._targets import (
@@ -657,17 +653,26 @@ def _store(
     benchmarks, so their counts would join those ids' time series on the dashboard (and the
     latest run would be a file of counts). Their verdicts point at the time runs, told apart by
     ``channel``; the files are named in the check's settings."""
-    roles = [role for role in ("base", "head") if role in runs]
-    ids: dict[str, int] = {}
-
-    def write(db: Database, stored: list[IngestResult]) -> int:
-        ids.update({role: result.run_id for role, result in zip(roles, stored, strict=True)})
-        if check.base.baseline is not None:  # the base is the baseline's stored run
-            ids["base"] = check.base.baseline.run_id
-        return write_check_rows(db, check, ids, markdown, json_path)
-
-    _, check_id = history.store_check([runs[role] for role in roles], write)
-    return _Recorded(str(history.path.resolve()), check_id, ids)
+    row = CheckRow(
+        kind=check.kind,
+        base_label=check.base.label,
+        head_label=check.head.label,
+        base_commit=check.base.commit,
+        head_commit=check.head.commit,
+        baseline=check.base.baseline.name if check.base.baseline is not None else None,
+        exit_code=check.exit_code,
+        settings=_settings(check),
+        markdown=markdown,
+        json_path=str(json_path),
+    )
+    recorded = history.store_check(
+        {role: runs[role] for role in ("base", "head") if role in runs},
+        row,
+        check.verdicts,
+        # The base of a check against a baseline is the baseline's stored run.
+        base_run_id=check.base.baseline.run_id if check.base.baseline is not None else None,
+    )
+    return _Recorded(str(history.path.resolve()), recorded.check_id, recorded.run_ids)
 
 
 def _settings(check: GateCheck) -> dict[str, Any]:
@@ -687,71 +692,6 @@ def _settings(check: GateCheck) -> dict[str, Any]:
         "base_files": dict(check.base.files),
         "head_files": dict(check.head.files),
     }
-
-
-def write_check_rows(
-    db: Database, check: GateCheck, run_ids: Mapping[str, int], markdown: str, json_path: Path
-) -> int:
-    """Insert the ``checks`` row and one ``verdicts`` row per benchmark and channel; return the
-    check's id. Runs inside the caller's transaction (``History.store_check``)."""
-    checks = db.table("checks")
-    checks.insert(
-        {
-            "created": format_timestamp(now_utc()),
-            "kind": check.kind,
-            "base_run_id": run_ids.get("base"),
-            "head_run_id": run_ids.get("head"),
-            "base_label": check.base.label,
-            "head_label": check.head.label,
-            "base_commit": check.base.commit,
-            "head_commit": check.head.commit,
-            "baseline": check.base.baseline.name if check.base.baseline is not None else None,
-            "outcome": "fail" if check.exit_code else "pass",
-            "exit_code": check.exit_code,
-            "settings": json.dumps(
-                {**_settings(check), "run_ids": dict(run_ids)},
-                sort_keys=True,
-                separators=(",", ":"),
-                allow_nan=False,
-            ),
-            "markdown": markdown,
-            "json_path": str(json_path),
-        }
-    )
-    check_id = checks.last_rowid
-    assert check_id is not None
-    rows = []
-    for verdict in check.verdicts:
-        rows.append(
-            (
-                run_ids["head"],
-                run_ids.get("base"),
-                verdict.benchmark,
-                verdict.channel,
-                verdict.effect,
-                verdict.ci_low,
-                verdict.ci_high,
-                verdict.p,
-                verdict.q,
-                verdict.verdict,
-                verdict.severity,
-                check_id,
-                verdict.mde_percent,
-                verdict.n_base,
-                verdict.n_head,
-                int(verdict.paired),
-                verdict.test,
-                verdict.threshold,
-                verdict.direction,
-            )
-        )
-    db.conn.executemany(
-        "INSERT INTO verdicts (run_id, base_run_id, benchmark, channel, effect, ci_low, ci_high, "
-        "p, q, verdict, severity, check_id, mde_percent, n_base, n_head, paired, test, "
-        "threshold, direction) VALUES (" + ", ".join("?" * 19) + ")",
-        rows,
-    )
-    return int(check_id)
 
 
 # -- verdict.json and the needs-more file --------------------------------------------------------

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sqlite3
 import statistics
 import sys
 import uuid
@@ -79,7 +78,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._exceptions import InputError, PerfkitReportError, StoreError
+from perfkit_report._exceptions import InputError, PerfkitReportError
 from perfkit_report._gate._abpairs import PairedSamples, load_pairs
 from perfkit_report._gate._compare import alpha_level
 from perfkit_report._gate._detector import (
@@ -90,7 +89,7 @@ from perfkit_report._gate._detector import (
     Direction,
     detect,
 )
-from perfkit_report._history import History, format_timestamp, now_utc, write_transaction
+from perfkit_report._history import EvaluationRow, History, format_timestamp, now_utc
 from perfkit_report._targets import (
     DEFAULT_DIRECTION,
     DEFAULT_THRESHOLD,
@@ -718,28 +717,21 @@ def store_evaluation(history: History, evaluation: Evaluation) -> int:
     """Insert one ``evaluations`` row per rule x injected percent, in one transaction; return
     the number of rows."""
     rows = [
-        {
-            "evaluation": evaluation.evaluation,
-            "created": evaluation.created,
-            "method": result.method,
-            "injected_percent": result.injected_percent,
-            "checks": result.checks,
-            "pairs_per_check": evaluation.pairs_per_check,
-            "benchmarks": len(result.benchmarks),
-            "flagged_checks": result.flagged_checks,
-            "rate": result.rate,
-            "details": json.dumps(_details(evaluation, result), sort_keys=True, allow_nan=False),
-        }
+        EvaluationRow(
+            evaluation=evaluation.evaluation,
+            created=evaluation.created,
+            method=result.method,
+            injected_percent=result.injected_percent,
+            checks=result.checks,
+            pairs_per_check=evaluation.pairs_per_check,
+            benchmarks=len(result.benchmarks),
+            flagged_checks=result.flagged_checks,
+            rate=result.rate,
+            details=_details(evaluation, result),
+        )
         for result in evaluation.results
     ]
-    try:
-        with write_transaction(history.db, f"storing evaluation {evaluation.evaluation}"):
-            history.db.table("evaluations").insert_all(rows)
-    except sqlite3.Error as exc:
-        raise StoreError(
-            f"{history.path}: cannot store the evaluation ({exc}); check the file and its directory"
-        ) from exc
-    return len(rows)
+    return history.store_evaluation(evaluation.evaluation, rows)
 
 
 # -- formatting ----------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ modules behind them.
 
 from __future__ import annotations
 
+from perfkit_report._history._checks import CheckRow
+from perfkit_report._history._evaluations import EvaluationRow
 from perfkit_report._history._ingest import ParsedResult, ParsedRun, read_result_file
 from perfkit_report._history._migrations import MIGRATIONS, Migration
-from perfkit_report._history._packed import unpack_floats
 from perfkit_report._history._profiles import (
     PROFILE_SUMMARY_VERSION,
     Hotspot,
@@ -22,24 +23,28 @@ from perfkit_report._history._profiles import (
     ProfileRecord,
     read_profile_summary,
 )
+from perfkit_report._history._records import (
+    Baseline,
+    IngestResult,
+    RecordedCheck,
+    ResultRecord,
+    ResultRow,
+    RunHeader,
+    RunRecord,
+    VerdictRecord,
+)
 from perfkit_report._history._retention import PruneResult
 from perfkit_report._history._statistics import SampleSummary, summarize
-from perfkit_report._history._store import (
-    DEFAULT_BUSY_TIMEOUT,
-    Baseline,
-    History,
-    IngestResult,
-    ResultRecord,
-    RunRecord,
-)
+from perfkit_report._history._store import DEFAULT_BUSY_TIMEOUT, History
 from perfkit_report._history._timestamps import format_timestamp, now_utc, parse_timestamp
-from perfkit_report._history._transaction import write_transaction
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "MIGRATIONS",
     "PROFILE_SUMMARY_VERSION",
     "Baseline",
+    "CheckRow",
+    "EvaluationRow",
     "History",
     "Hotspot",
     "IngestResult",
@@ -50,15 +55,17 @@ __all__ = [
     "ProfileIngestResult",
     "ProfileRecord",
     "PruneResult",
+    "RecordedCheck",
     "ResultRecord",
+    "ResultRow",
+    "RunHeader",
     "RunRecord",
     "SampleSummary",
+    "VerdictRecord",
     "format_timestamp",
     "now_utc",
     "parse_timestamp",
     "read_profile_summary",
     "read_result_file",
     "summarize",
-    "unpack_floats",
-    "write_transaction",
 ]
