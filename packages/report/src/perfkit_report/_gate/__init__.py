@@ -11,7 +11,8 @@ modules behind them.
 
 from __future__ import annotations
 
-from perfkit_report._gate._check import add_check_command
+from perfkit_report._gate._check import CheckOptions, CheckOutcome, add_check_command, run_check
+from perfkit_report._gate._comment import COMMENT_MARKER
 from perfkit_report._gate._compare import (
     COMPARE_FORMAT_VERSION,
     Comparison,
@@ -29,9 +30,12 @@ from perfkit_report._gate._detector import (
 from perfkit_report._gate._evaluate import add_evaluate_command
 
 __all__ = [
+    "COMMENT_MARKER",
     "COMPARE_FORMAT_VERSION",
     "BenchmarkSamples",
     "BenchmarkVerdict",
+    "CheckOptions",
+    "CheckOutcome",
     "Comparison",
     "MoreSamples",
     "add_check_command",
@@ -41,4 +45,5 @@ __all__ = [
     "detect",
     "failing_verdicts",
     "needs_more",
+    "run_check",
 ]

@@ -22,21 +22,28 @@ from a file can add a table column, HTML, a link or a mention.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from perfkit_report._escape import escape_markdown, markdown_code, markdown_code_block
+from perfkit_report._gate._check_model import CheckSide, GateCheck
 from perfkit_report._gate._detector import BenchmarkVerdict
+from perfkit_report._gate._verdict_text import (
+    NEEDS_A_LOOK,
+    change_text,
+    ci_text,
+    mde_text,
+    n_text,
+    q_text,
+)
 
-if TYPE_CHECKING:
-    from perfkit_report._gate._check import CheckSide, GateCheck
+__all__ = ["COMMENT_MARKER", "MAX_COMMENT_CHARS", "headline", "render_comment"]
 
-__all__ = ["MAX_COMMENT_CHARS", "headline", "render_comment"]
+# The first line of comment.md: the CI workflow finds the gate's own comment by it and updates
+# that comment instead of adding one per push. Defined here only; print it with
+# ``python -c "from perfkit_report._gate import COMMENT_MARKER; print(COMMENT_MARKER)"``.
+COMMENT_MARKER = "<!-- perfkit-regression-gate -->"
 
 # GitHub refuses comment bodies over 65,536 characters; the full table is cut to stay under
 # this, with a pointer to verdict.json (which always holds every verdict).
 MAX_COMMENT_CHARS = 60_000
-_MARKER = "<!-- perfkit-regression-gate -->"
-_NEEDS_A_LOOK = ("regressed", "improved", "inconclusive")
 _HEADERS = (
     "benchmark",
     "channel",
@@ -110,28 +117,18 @@ def headline(check: GateCheck, *, markdown: bool = True) -> str:
 # -- the tables ----------------------------------------------------------------------------------
 
 
-def _percent(value: float) -> str:
-    # One decimal is the resolution that matters for time; the instructions channel and byte
-    # metrics move by fractions of a percent, so small changes keep two.
-    return f"{value:+.2f}%" if abs(value) < 1 else f"{value:+.1f}%"
-
-
 def _cells(verdict: BenchmarkVerdict) -> list[str]:
-    change = verdict.change_percent
-    ci = verdict.ci_percent
-    q = "exact" if verdict.test == "exact" else "" if verdict.q is None else f"{verdict.q:.2g}"
-    n = f"{verdict.n_base} pairs" if verdict.paired else f"{verdict.n_base}/{verdict.n_head}"
     return [
         escape_markdown(verdict.benchmark),
         escape_markdown(verdict.channel),
         f"**{verdict.verdict}**" if verdict.verdict == "regressed" else verdict.verdict,
-        "" if change is None else _percent(change),
-        "" if ci is None else f"[{_percent(ci[0])}, {_percent(ci[1])}]",
+        change_text(verdict),
+        ci_text(verdict),
         verdict.severity or "",
         f"{verdict.threshold:g}%" + ("" if verdict.direction == "lower" else " (higher)"),
-        "" if verdict.mde_percent is None else f"{verdict.mde_percent:.1f}%",
-        q,
-        n,
+        mde_text(verdict),
+        q_text(verdict),
+        n_text(verdict),
     ]
 
 
@@ -255,7 +252,7 @@ def _method(check: GateCheck) -> str:
 
 def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """comment.md for one check (see the module docstring)."""
-    head = [_MARKER, f"**{headline(check)}**", ""]
+    head = [COMMENT_MARKER, f"**{headline(check)}**", ""]
     failures = check.failures
     regressions = sum(1 for verdict in failures if verdict.verdict == "regressed")
     if failures:
@@ -272,7 +269,7 @@ def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> s
     else:
         head.append(f"Passes the gate (it fails on {check.fail_on} regressions or worse).")
     head.append("")
-    look = tuple(v for v in check.ordered if v.verdict in _NEEDS_A_LOOK)
+    look = tuple(v for v in check.ordered if v.verdict in NEEDS_A_LOOK)
     if look:
         head += _table(look)
         head += [

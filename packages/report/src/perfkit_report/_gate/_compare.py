@@ -41,6 +41,16 @@ from perfkit_report._gate._detector import (
     detect,
     failing_verdicts,
 )
+from perfkit_report._gate._verdict_text import (
+    NEEDS_A_LOOK,
+    VERDICT_ORDER,
+    change_text,
+    ci_text,
+    mde_text,
+    n_text,
+    q_text,
+    worst_first,
+)
 from perfkit_report._history import ParsedResult, read_result_file
 from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets, load_targets
 
@@ -62,9 +72,6 @@ __all__ = [
 #   n_head, paired, test, direction, threshold).
 COMPARE_FORMAT_VERSION = 1
 
-_ORDER = ("regressed", "improved", "inconclusive", "same", "added", "removed")
-_SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
-_NEEDS_A_LOOK = ("regressed", "improved", "inconclusive")
 _HEADERS = ("benchmark", "channel", "verdict", "change", "CI", "q", "severity", "MDE", "n")
 _STYLES = {
     "regressed": "bold red",
@@ -102,13 +109,7 @@ class Comparison:
     @property
     def ordered(self) -> tuple[BenchmarkVerdict, ...]:
         """Regressions first (worst first), then improved, inconclusive, same, added, removed."""
-
-        def key(verdict: BenchmarkVerdict) -> tuple[int, int, float, str]:
-            severity = _SEVERITY_ORDER.get(verdict.severity or "", 3)
-            size = -abs(verdict.change_percent or 0.0)
-            return (_ORDER.index(verdict.verdict), severity, size, verdict.benchmark)
-
-        return tuple(sorted(self.verdicts, key=key))
+        return worst_first(self.verdicts)
 
     def count(self, name: str) -> int:
         """How many benchmarks got verdict ``name``."""
@@ -188,49 +189,17 @@ def _names(results: Mapping[str, ParsedResult]) -> str:
 # -- formatting ----------------------------------------------------------------------------------
 
 
-def _percent(value: float) -> str:
-    # One decimal is the resolution that matters for time; deterministic channels (instructions)
-    # move by fractions of a percent, so small changes keep two.
-    return f"{value:+.2f}%" if abs(value) < 1 else f"{value:+.1f}%"
-
-
-def _change(verdict: BenchmarkVerdict) -> str:
-    change = verdict.change_percent
-    return "" if change is None else _percent(change)
-
-
-def _ci(verdict: BenchmarkVerdict) -> str:
-    ci = verdict.ci_percent
-    return "" if ci is None else f"[{_percent(ci[0])}, {_percent(ci[1])}]"
-
-
-def _q(verdict: BenchmarkVerdict) -> str:
-    if verdict.test == "exact":
-        return "exact"
-    return "" if verdict.q is None else f"{verdict.q:.2g}"
-
-
-def _mde(verdict: BenchmarkVerdict) -> str:
-    return "" if verdict.mde_percent is None else f"{verdict.mde_percent:.1f}%"
-
-
-def _n(verdict: BenchmarkVerdict) -> str:
-    if verdict.paired:
-        return f"{verdict.n_base} pairs"
-    return f"{verdict.n_base}/{verdict.n_head}"
-
-
 def _cells(verdict: BenchmarkVerdict) -> tuple[str, ...]:
     return (
         verdict.benchmark,
         verdict.channel,
         verdict.verdict,
-        _change(verdict),
-        _ci(verdict),
-        _q(verdict),
+        change_text(verdict),
+        ci_text(verdict),
+        q_text(verdict),
         verdict.severity or "",
-        _mde(verdict),
-        _n(verdict),
+        mde_text(verdict),
+        n_text(verdict),
     )
 
 
@@ -239,7 +208,7 @@ def _headline(comparison: Comparison, esc: Callable[[str], str]) -> str:
     total = len(comparison.verdicts)
     counts = ", ".join(
         f"{comparison.count(name)} {name}"
-        for name in _ORDER
+        for name in VERDICT_ORDER
         if comparison.count(name) or name in ("regressed", "improved", "same")
     )
     status = "FAIL" if comparison.failures else "OK"
@@ -247,7 +216,7 @@ def _headline(comparison: Comparison, esc: Callable[[str], str]) -> str:
     worst = ""
     if regressed:
         top = regressed[0]
-        worst = f" (worst: {esc(top.benchmark)} {_change(top)}, {top.severity})"
+        worst = f" (worst: {esc(top.benchmark)} {change_text(top)}, {top.severity})"
     noun = "benchmark" if total == 1 else "benchmarks"
     return f"perfkit compare: {status} \N{EM DASH} {counts} of {total} {noun}{worst}"
 
@@ -337,7 +306,7 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     if comparison.targets:
         lines[-1] += f"<br>targets: {esc(comparison.targets)}"
     lines.append("")
-    look = tuple(v for v in comparison.ordered if v.verdict in _NEEDS_A_LOOK)
+    look = tuple(v for v in comparison.ordered if v.verdict in NEEDS_A_LOOK)
     if look:
         lines.extend(_markdown_table(look))
     else:
@@ -361,7 +330,7 @@ def render_comparison_markdown(comparison: Comparison) -> str:
 
 def render_comparison_json(comparison: Comparison) -> str:
     """The machine-readable document (``COMPARE_FORMAT_VERSION``)."""
-    counts = {name: comparison.count(name) for name in _ORDER}
+    counts = {name: comparison.count(name) for name in VERDICT_ORDER}
     document: dict[str, Any] = {
         "version": COMPARE_FORMAT_VERSION,
         "tool": "perfkit-report compare",
