@@ -11,15 +11,20 @@ modules behind them.
 
 from __future__ import annotations
 
-from perfkit_report._gate._check import CheckOptions, CheckOutcome, add_check_command, run_check
-from perfkit_report._gate._comment import COMMENT_MARKER
+from perfkit_report._gate._check import CheckOptions, CheckOutcome, run_check
+from perfkit_report._gate._comment import COMMENT_MARKER, headline
 from perfkit_report._gate._compare import (
     COMPARE_FORMAT_VERSION,
     Comparison,
-    add_compare_command,
     compare_files,
+    render_comparison_json,
+    render_comparison_markdown,
+    render_comparison_rich,
+    render_comparison_text,
 )
 from perfkit_report._gate._detector import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
     BenchmarkSamples,
     BenchmarkVerdict,
     MoreSamples,
@@ -27,23 +32,40 @@ from perfkit_report._gate._detector import (
     failing_verdicts,
     needs_more,
 )
-from perfkit_report._gate._evaluate import add_evaluate_command
+from perfkit_report._gate._evaluate import (
+    evaluate,
+    render_evaluation_json,
+    render_evaluation_markdown,
+    render_evaluation_rich,
+    render_evaluation_text,
+    store_evaluation,
+)
 
 __all__ = [
     "COMMENT_MARKER",
     "COMPARE_FORMAT_VERSION",
+    "DEFAULT_ALPHA",
+    "DEFAULT_RESAMPLES",
     "BenchmarkSamples",
     "BenchmarkVerdict",
     "CheckOptions",
     "CheckOutcome",
     "Comparison",
     "MoreSamples",
-    "add_check_command",
-    "add_compare_command",
-    "add_evaluate_command",
     "compare_files",
     "detect",
+    "evaluate",
     "failing_verdicts",
+    "headline",
     "needs_more",
+    "render_comparison_json",
+    "render_comparison_markdown",
+    "render_comparison_rich",
+    "render_comparison_text",
+    "render_evaluation_json",
+    "render_evaluation_markdown",
+    "render_evaluation_rich",
+    "render_evaluation_text",
     "run_check",
+    "store_evaluation",
 ]

@@ -18,9 +18,7 @@ an ``InputError`` (exit 2).
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +50,11 @@ from perfkit_report._gate._verdict_text import (
     worst_first,
 )
 from perfkit_report._history import ParsedResult, read_result_file
-from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets, load_targets
+from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets
 
 __all__ = [
     "COMPARE_FORMAT_VERSION",
     "Comparison",
-    "add_compare_command",
     "compare_files",
     "render_comparison_json",
     "render_comparison_markdown",
@@ -372,103 +369,3 @@ def render_comparison_json(comparison: Comparison) -> str:
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-# -- command line --------------------------------------------------------------------------------
-
-
-def alpha_level(text: str) -> float:
-    """argparse type of ``--alpha``: a level strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a level between 0 and 1 (e.g. 0.05)")
-    return value
-
-
-def add_compare_command(commands: Any) -> None:
-    """Add ``compare`` to the ``perfkit-report`` sub-commands (``commands`` is the object
-    ``ArgumentParser.add_subparsers`` returned)."""
-    compare = commands.add_parser(
-        "compare",
-        help="compare two pyperf result files: regressed / improved / same / inconclusive",
-        description="Run the regression detector on two existing pyperf result files (.json or "
-        ".json.gz): per-process medians, ratio of medians with a bootstrap CI, Mann-Whitney U, "
-        "Benjamini-Hochberg across benchmarks. Exit 1 on a regression at or above --fail-on, "
-        "0 otherwise, 2 on bad input.",
-    )
-    compare.add_argument("base", type=Path, metavar="BASE", help="the result file to compare to")
-    compare.add_argument("head", type=Path, metavar="HEAD", help="the new result file")
-    compare.add_argument(
-        "--targets",
-        type=Path,
-        metavar="FILE",
-        help="targets.toml: thresholds, directions, severity bands (default: 10%%, lower is "
-        "better)",
-    )
-    compare.add_argument(
-        "--format",
-        choices=("text", "json", "md"),
-        default="text",
-        help="text (a rich table in a terminal, plain otherwise), json or md",
-    )
-    compare.add_argument(
-        "--alpha",
-        type=alpha_level,
-        default=DEFAULT_ALPHA,
-        help=f"false discovery level; the CI is at 1 - alpha (default: {DEFAULT_ALPHA})",
-    )
-    compare.add_argument(
-        "--fail-on",
-        choices=("minor", "major", "critical"),
-        default="minor",
-        help="exit 1 on a regression of this severity or worse (default: minor)",
-    )
-    compare.add_argument(
-        "--fail-on-inconclusive",
-        action="store_true",
-        help="exit 1 on an inconclusive benchmark too",
-    )
-    compare.add_argument(
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="write the report to FILE (replaced if it exists) and print its path",
-    )
-    compare.set_defaults(handler=run_compare)
-
-
-def run_compare(args: argparse.Namespace) -> int:
-    """The ``compare`` handler: 1 when the comparison fails the gate, else 0."""
-    targets = load_targets(args.targets) if args.targets is not None else None
-    comparison = compare_files(
-        args.base,
-        args.head,
-        targets,
-        alpha=args.alpha,
-        fail_on=args.fail_on,
-        fail_on_inconclusive=args.fail_on_inconclusive,
-    )
-    if args.format == "md":
-        report = render_comparison_markdown(comparison)
-    elif args.format == "json":
-        report = render_comparison_json(comparison)
-    elif args.output is None and sys.stdout.isatty():
-        render_comparison_rich(comparison, Console())
-        report = ""
-    else:
-        report = render_comparison_text(comparison)
-    if args.output is not None:
-        try:
-            args.output.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(
-                f"{args.output}: cannot write the report ({exc.strerror}); pass a writable "
-                "--output path"
-            ) from exc
-        print(escape_terminal(str(args.output)))
-    else:
-        sys.stdout.write(report)
-    return 1 if comparison.failures else 0

@@ -61,11 +61,9 @@ Outputs: a table (rich on a terminal, plain text otherwise), Markdown (``--out``
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
-import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +78,6 @@ from rich.text import Text
 from perfkit_report._escape import escape_markdown, escape_terminal
 from perfkit_report._exceptions import InputError, PerfkitReportError
 from perfkit_report._gate._abpairs import PairedSamples, load_pairs
-from perfkit_report._gate._compare import alpha_level
 from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
@@ -95,7 +92,6 @@ from perfkit_report._targets import (
     DEFAULT_THRESHOLD,
     SeverityBands,
     Targets,
-    load_targets,
 )
 
 __all__ = [
@@ -106,7 +102,6 @@ __all__ = [
     "Evaluation",
     "MethodResult",
     "SessionInfo",
-    "add_evaluate_command",
     "evaluate",
     "render_evaluation_json",
     "render_evaluation_markdown",
@@ -981,136 +976,3 @@ def render_evaluation_json(evaluation: Evaluation) -> str:
         "notes": list(evaluation.notes),
     }
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-# -- command line --------------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
-
-
-def _percent_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive percentage (e.g. 1)")
-    return value
-
-
-def add_evaluate_command(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
-    """Add ``evaluate`` to the ``perfkit-report`` sub-commands (``commands`` is the object
-    ``ArgumentParser.add_subparsers`` returned; ``parents`` supply ``--db``)."""
-    parser = commands.add_parser(
-        "evaluate",
-        parents=list(parents),
-        help="measure the gate's false-alarm rate (A/A) and power (injection)",
-        description="Cut each perfkit-bench ab out-dir into disjoint checks of "
-        "--pairs-per-check pairs and run, on the same samples, the gate, pyperf compare_to's "
-        "t-test and a naive 10%% threshold. Prints a table, writes Markdown/JSON on request "
-        "and stores the figures in history.db's evaluations table.",
-    )
-    parser.add_argument(
-        "--aa",
-        type=Path,
-        action="append",
-        required=True,
-        metavar="DIR",
-        help="an A/A out-dir of perfkit-bench ab (same revision both sides); repeatable",
-    )
-    parser.add_argument(
-        "--inject",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="an out-dir whose head was slowed (perfkit_injected_percent); repeatable",
-    )
-    parser.add_argument(
-        "--pairs-per-check",
-        type=_positive_int,
-        required=True,
-        metavar="N",
-        help="pairs per check: each session gives floor(pairs / N) disjoint checks",
-    )
-    parser.add_argument(
-        "--targets",
-        type=Path,
-        metavar="FILE",
-        help="targets.toml: thresholds, directions, severity bands (default: 10%%, lower is "
-        "better)",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=_percent_arg,
-        metavar="PERCENT",
-        help="the gate's threshold for every benchmark, overriding targets (e.g. 1: a 2%% "
-        "slowdown can only be caught under a threshold below 2%%)",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=alpha_level,
-        default=DEFAULT_ALPHA,
-        help=f"the gate's false discovery level (default: {DEFAULT_ALPHA})",
-    )
-    parser.add_argument(
-        "--resamples",
-        type=_positive_int,
-        default=DEFAULT_RESAMPLES,
-        metavar="N",
-        help=f"bootstrap resamples per benchmark and check (default: {DEFAULT_RESAMPLES})",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    parser.add_argument("--out", type=Path, metavar="FILE.md", help="write Markdown to FILE")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write JSON to FILE")
-    parser.set_defaults(handler=run_evaluate)
-
-
-def _write(path: Path, text: str, flag: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot write ({exc.strerror}); pass a writable {flag} path"
-        ) from exc
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """The ``evaluate`` handler: 0 when the figures were measured, printed and stored."""
-    targets = load_targets(args.targets) if args.targets is not None else None
-    evaluation = evaluate(
-        args.aa,
-        args.inject,
-        pairs_per_check=args.pairs_per_check,
-        targets=targets,
-        threshold=args.threshold,
-        alpha=args.alpha,
-        n_resamples=args.resamples,
-        seed=args.seed,
-    )
-    if sys.stdout.isatty():
-        render_evaluation_rich(evaluation, Console())
-    else:
-        sys.stdout.write(render_evaluation_text(evaluation))
-    written = []
-    if args.out is not None:
-        _write(args.out, render_evaluation_markdown(evaluation), "--out")
-        written.append(args.out)
-    if args.json is not None:
-        _write(args.json, render_evaluation_json(evaluation), "--json")
-        written.append(args.json)
-    db_path = getattr(args, "db", None) or Path("history.db")
-    with History.open(db_path) as history:
-        rows = store_evaluation(history, evaluation)
-    for path in written:
-        print(escape_terminal(str(path)))
-    print(escape_terminal(f"stored evaluation {evaluation.evaluation}: {rows} rows in {db_path}"))
-    return 0
