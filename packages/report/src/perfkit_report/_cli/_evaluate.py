@@ -15,11 +15,11 @@ from perfkit_report._gate import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     evaluate,
+    evaluation_rows,
     render_evaluation_json,
     render_evaluation_markdown,
     render_evaluation_rich,
     render_evaluation_text,
-    store_evaluation,
 )
 from perfkit_report._history import History
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         _write(args.json, render_evaluation_json(evaluation), "--json")
         written.append(args.json)
     with History.open(args.db) as history:
-        rows = store_evaluation(history, evaluation)
+        rows = history.store_evaluation(evaluation.evaluation, evaluation_rows(evaluation))
     for path in written:
         print(escape_terminal(str(path)))
     print(escape_terminal(f"stored evaluation {evaluation.evaluation}: {rows} rows in {args.db}"))

@@ -32,13 +32,13 @@ from perfkit_report._gate._detector import (
     failing_verdicts,
     needs_more,
 )
-from perfkit_report._gate._evaluate import (
-    evaluate,
+from perfkit_report._gate._evaluate import evaluate
+from perfkit_report._gate._evaluation_report import (
+    evaluation_rows,
     render_evaluation_json,
     render_evaluation_markdown,
     render_evaluation_rich,
     render_evaluation_text,
-    store_evaluation,
 )
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "compare_files",
     "detect",
     "evaluate",
+    "evaluation_rows",
     "failing_verdicts",
     "headline",
     "needs_more",
@@ -67,5 +68,4 @@ __all__ = [
     "render_evaluation_rich",
     "render_evaluation_text",
     "run_check",
-    "store_evaluation",
 ]
