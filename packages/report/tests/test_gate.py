@@ -289,7 +289,7 @@ def test_a_five_percent_instruction_growth_regresses_on_its_own_channel(
     assert verdicts[("instructions", "spawn.one")]["threshold"] == 8.0
     assert verdicts[("instructions", "routing.tell.direct")]["threshold"] == 1.0  # default
     look = comment.split("<details>")[0]
-    assert "| routing.tell.hash | instructions | **regressed** | +5.0% |" in look
+    assert "| routing.tell.hash | instructions | **regressed** | +5.0 % |" in look
 
 
 def test_time_and_instructions_share_one_benjamini_hochberg_family(

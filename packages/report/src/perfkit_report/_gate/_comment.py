@@ -33,6 +33,7 @@ from perfkit_report._gate._verdict_text import (
     n_text,
     q_text,
 )
+from perfkit_report._tables import Columns, markdown_row
 
 __all__ = ["COMMENT_MARKER", "MAX_COMMENT_CHARS", "headline", "render_comment"]
 
@@ -44,19 +45,21 @@ COMMENT_MARKER = "<!-- perfkit-regression-gate -->"
 # GitHub refuses comment bodies over 65,536 characters; the full table is cut to stay under
 # this, with a pointer to verdict.json (which always holds every verdict).
 MAX_COMMENT_CHARS = 60_000
-_HEADERS = (
-    "benchmark",
-    "channel",
-    "verdict",
-    "change",
-    "95% CI",
-    "severity",
-    "threshold",
-    "MDE",
-    "q",
-    "n",
+_COLUMNS = Columns(
+    (
+        "benchmark",
+        "channel",
+        "verdict",
+        "change",
+        "95% CI",
+        "severity",
+        "threshold",
+        "MDE",
+        "q",
+        "n",
+    ),
+    right=frozenset({3, 4, 6, 7, 8, 9}),
 )
-_ALIGN = "|---|---|---|---:|---:|---|---:|---:|---:|---:|"
 _ENVIRONMENT = (
     ("machine", "machine"),
     ("cpu", "CPU"),
@@ -133,9 +136,7 @@ def _cells(verdict: BenchmarkVerdict) -> list[str]:
 
 
 def _table(verdicts: tuple[BenchmarkVerdict, ...]) -> list[str]:
-    lines = ["| " + " | ".join(_HEADERS) + " |", _ALIGN]
-    lines += ["| " + " | ".join(_cells(verdict)) + " |" for verdict in verdicts]
-    return lines
+    return _COLUMNS.markdown(_cells(verdict) for verdict in verdicts)
 
 
 # -- environment, method, reproduce --------------------------------------------------------------
@@ -202,7 +203,7 @@ def _environment(check: GateCheck) -> list[str]:
             rows.append((label, left, right))
     lines = ["| | base | head |", "|---|---|---|"]
     lines += [
-        f"| {label} | {escape_markdown(left)} | {escape_markdown(right)} |"
+        markdown_row((label, escape_markdown(left), escape_markdown(right)))
         for label, left, right in rows
         if left or right
     ]

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, JustifyMethod
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from perfkit_report._escape import escape_markdown, escape_terminal
@@ -50,6 +49,7 @@ from perfkit_report._gate._verdict_text import (
     worst_first,
 )
 from perfkit_report._history import ParsedResult, read_result_file
+from perfkit_report._tables import Columns
 from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets
 
 __all__ = [
@@ -69,7 +69,10 @@ __all__ = [
 #   n_head, paired, test, direction, threshold).
 COMPARE_FORMAT_VERSION = 1
 
-_HEADERS = ("benchmark", "channel", "verdict", "change", "CI", "q", "severity", "MDE", "n")
+_COLUMNS = Columns(
+    ("benchmark", "channel", "verdict", "change", "CI", "q", "severity", "MDE", "n"),
+    right=frozenset({3, 4, 5, 7, 8}),
+)
 _STYLES = {
     "regressed": "bold red",
     "improved": "green",
@@ -240,18 +243,8 @@ def render_comparison_text(comparison: Comparison) -> str:
     if comparison.targets:
         lines.append(esc(f"targets: {comparison.targets}"))
     lines.append(_settings(comparison))
-    table = [_HEADERS, *[tuple(esc(c) for c in _cells(v)) for v in comparison.ordered]]
-    widths = [max(len(row[i]) for row in table) for i in range(len(_HEADERS))]
-    right = {3, 4, 5, 7, 8}
     lines.append("")
-    for index, row in enumerate(table):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += _COLUMNS.text([esc(cell) for cell in _cells(v)] for v in comparison.ordered)
     return "\n".join(lines) + "\n"
 
 
@@ -265,33 +258,22 @@ def render_comparison_rich(comparison: Comparison, console: Console) -> None:
     if comparison.targets:
         console.print(Text(esc(f"targets: {comparison.targets}"), style="dim"))
     console.print(Text(_settings(comparison), style="dim"))
-    table = Table(show_lines=False)
-    justify: tuple[JustifyMethod, ...] = (
-        *("left",) * 3,
-        *("right",) * 3,
-        "left",
-        *("right",) * 2,
-    )
-    for name, side in zip(_HEADERS, justify, strict=True):
-        table.add_column(name, justify=side)
+    rows = []
     for verdict in comparison.ordered:
         cells = [Text(esc(cell)) for cell in _cells(verdict)]
         cells[2].stylize(_STYLES[verdict.verdict])
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    console.print(_COLUMNS.rich(rows))
 
 
 def _markdown_table(verdicts: tuple[BenchmarkVerdict, ...]) -> list[str]:
-    lines = [
-        "| " + " | ".join(_HEADERS) + " |",
-        "|---|---|---|---:|---:|---:|---|---:|---:|",
-    ]
+    rows = []
     for verdict in verdicts:
         cells = [escape_markdown(cell) for cell in _cells(verdict)]
         if verdict.verdict == "regressed":
             cells[2] = f"**{cells[2]}**"
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        rows.append(cells)
+    return _COLUMNS.markdown(rows)
 
 
 def render_comparison_markdown(comparison: Comparison) -> str:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console, JustifyMethod
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from perfkit_report._escape import escape_markdown, escape_terminal
@@ -26,6 +25,8 @@ from perfkit_report._gate._evaluate import (
     MethodResult,
 )
 from perfkit_report._history import EvaluationRow
+from perfkit_report._tables import Columns
+from perfkit_report._units import format_percent
 
 __all__ = [
     "EVALUATION_FORMAT_VERSION",
@@ -100,9 +101,7 @@ def evaluation_rows(evaluation: Evaluation) -> list[EvaluationRow]:
 
 
 def _percent(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return ""
-    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
+    return "" if value is None else format_percent(value, signed=signed)
 
 
 def _rule(evaluation: Evaluation, method: Method) -> str:
@@ -129,16 +128,33 @@ def _goal(result: MethodResult) -> str:
     return f"{'≤' if sign == '<=' else '≥'} {limit:g}%: {met}"
 
 
-_HEADERS = (
-    "method",
-    "injected",
-    "checks",
-    "flagged",
-    "rate [95% CI]",
-    "per benchmark",
-    "other alarms",
-    "measured",
-    "goal",
+_COLUMNS = Columns(
+    (
+        "method",
+        "injected",
+        "checks",
+        "flagged",
+        "rate [95% CI]",
+        "per benchmark",
+        "other alarms",
+        "measured",
+        "goal",
+    ),
+    right=frozenset({2, 3, 4, 5, 6, 7}),
+)
+_BENCHMARK_COLUMNS = Columns(
+    (
+        "method",
+        "level",
+        "benchmark",
+        "injected",
+        "threshold",
+        "flagged",
+        "regressed",
+        "improved",
+        "median change",
+    ),
+    right=frozenset({3, 4, 5, 6, 7, 8}),
 )
 
 
@@ -195,18 +211,8 @@ def render_evaluation_text(evaluation: Evaluation) -> str:
     """Plain aligned text (no colour, no box drawing), for pipes and logs."""
     esc = escape_terminal
     lines = [esc(_headline(evaluation)), *(esc(line) for line in _settings_lines(evaluation))]
-    table = [_HEADERS, *[_cells(result) for result in evaluation.results]]
-    widths = [max(len(row[i]) for row in table) for i in range(len(_HEADERS))]
-    right = {2, 3, 4, 5, 6, 7}
     lines.append("")
-    for index, row in enumerate(table):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += _COLUMNS.text(_cells(result) for result in evaluation.results)
     lines.append("")
     lines.append(_LEGEND)
     lines.extend(esc(f"note: {note}") for note in evaluation.notes)
@@ -219,16 +225,13 @@ def render_evaluation_rich(evaluation: Evaluation, console: Console) -> None:
     console.print(Text(esc(_headline(evaluation)), style="bold"))
     for line in _settings_lines(evaluation):
         console.print(Text(esc(line), style="dim"))
-    table = Table(show_lines=False)
-    justify: tuple[JustifyMethod, ...] = ("left", "left", *("right",) * 6, "left")
-    for name, side in zip(_HEADERS, justify, strict=True):
-        table.add_column(name, justify=side)
+    rows = []
     for result in evaluation.results:
         cells = [Text(cell) for cell in _cells(result)]
         if result.goal_met is not None:
             cells[-1].stylize("green" if result.goal_met else "bold red")
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    console.print(_COLUMNS.rich(rows))
     console.print(Text(_LEGEND, style="dim"))
     for note in evaluation.notes:
         console.print(Text(esc(f"note: {note}"), style="yellow"))
@@ -239,39 +242,35 @@ def render_evaluation_markdown(evaluation: Evaluation) -> str:
     esc = escape_markdown
     lines = [f"### {esc(_headline(evaluation))}", ""]
     lines.extend(f"- {esc(line)}" for line in _settings_lines(evaluation))
-    lines.extend(["", "| " + " | ".join(_HEADERS) + " |"])
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for result in evaluation.results:
-        lines.append("| " + " | ".join(esc(cell) for cell in _cells(result)) + " |")
+    lines.append("")
+    lines += _COLUMNS.markdown(
+        [esc(cell) for cell in _cells(result)] for result in evaluation.results
+    )
     lines.extend(["", esc(_LEGEND)])
     for note in evaluation.notes:
         lines.append(f"\n**Note:** {esc(note)}")
-    lines.extend(
-        [
-            "",
-            "<details><summary>Per benchmark</summary>",
-            "",
-            "| method | level | benchmark | injected | threshold | flagged | regressed "
-            "| improved | median change |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
+    lines += ["", "<details><summary>Per benchmark</summary>", ""]
+    lines += _BENCHMARK_COLUMNS.markdown(
+        [esc(cell) for cell in _rate_cells(result, rate)]
+        for result in evaluation.results
+        for rate in result.benchmarks
     )
-    for result in evaluation.results:
-        for rate in result.benchmarks:
-            cells = (
-                _METHOD_TITLES[result.method],
-                _level(result.injected_percent),
-                rate.benchmark,
-                _level(rate.injected_percent) if rate.injected_percent else "",
-                f"{rate.threshold:g}%" if result.method == "gate" else "",
-                f"{rate.flagged}/{rate.comparisons}",
-                str(rate.regressed),
-                str(rate.improved),
-                _percent(rate.median_change_percent, signed=True),
-            )
-            lines.append("| " + " | ".join(esc(cell) for cell in cells) + " |")
     lines.extend(["", "</details>"])
     return "\n".join(lines) + "\n"
+
+
+def _rate_cells(result: MethodResult, rate: BenchmarkRate) -> tuple[str, ...]:
+    return (
+        _METHOD_TITLES[result.method],
+        _level(result.injected_percent),
+        rate.benchmark,
+        _level(rate.injected_percent) if rate.injected_percent else "",
+        f"{rate.threshold:g}%" if result.method == "gate" else "",
+        f"{rate.flagged}/{rate.comparisons}",
+        str(rate.regressed),
+        str(rate.improved),
+        _percent(rate.median_change_percent, signed=True),
+    )
 
 
 def _rate_json(rate: BenchmarkRate) -> dict[str, Any]:

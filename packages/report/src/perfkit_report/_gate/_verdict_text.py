@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perfkit_report._gate._detector import BenchmarkVerdict
+from perfkit_report._units import format_percent
 
 __all__ = [
     "NEEDS_A_LOOK",
@@ -47,7 +48,7 @@ def worst_first(
 def _percent(value: float) -> str:
     # One decimal is the resolution that matters for time; deterministic channels (instructions)
     # and byte metrics move by fractions of a percent, so small changes keep two.
-    return f"{value:+.2f}%" if abs(value) < 1 else f"{value:+.1f}%"
+    return format_percent(value, fine=True)
 
 
 def change_text(verdict: BenchmarkVerdict) -> str:
@@ -71,7 +72,7 @@ def q_text(verdict: BenchmarkVerdict) -> str:
 
 def mde_text(verdict: BenchmarkVerdict) -> str:
     """The minimum detectable effect in percent, or empty."""
-    return "" if verdict.mde_percent is None else f"{verdict.mde_percent:.1f}%"
+    return "" if verdict.mde_percent is None else format_percent(verdict.mde_percent, signed=False)
 
 
 def n_text(verdict: BenchmarkVerdict) -> str:
