@@ -12,6 +12,7 @@ printed as they are written on the command line and in targets.toml.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 __all__ = ["format_percent", "format_rate", "format_value"]
 
@@ -33,19 +34,33 @@ def format_value(value: float, unit: str) -> str:
     """``1.23 µs``, ``45.6 MB``, ``1,234``; unknown units print the number and the unit."""
     if not math.isfinite(value):
         return str(value)
-    if unit == "second":
-        for limit, factor, suffix in _TIME_SCALES:
-            if abs(value) < limit:
-                return f"{_three_figures(value * factor)} {suffix}"
-        return f"{_three_figures(value)} s"
-    if unit == "byte":
-        for factor, suffix in _BYTE_SCALES:
-            if abs(value) >= factor:
-                return f"{_three_figures(value / factor)} {suffix}"
-        return f"{value:.0f} B"
-    if unit == "integer":
-        return f"{value:,.0f}" if float(value).is_integer() else _three_figures(value)
-    return f"{value:g} {unit}"
+    formatter = _FORMATTERS.get(unit)
+    return formatter(value) if formatter is not None else f"{value:g} {unit}"
+
+
+def _seconds(value: float) -> str:
+    for limit, factor, suffix in _TIME_SCALES:
+        if abs(value) < limit:
+            return f"{_three_figures(value * factor)} {suffix}"
+    return f"{_three_figures(value)} s"
+
+
+def _bytes(value: float) -> str:
+    for factor, suffix in _BYTE_SCALES:
+        if abs(value) >= factor:
+            return f"{_three_figures(value / factor)} {suffix}"
+    return f"{value:.0f} B"
+
+
+def _integer(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else _three_figures(value)
+
+
+_FORMATTERS: dict[str, Callable[[float], str]] = {
+    "second": _seconds,
+    "byte": _bytes,
+    "integer": _integer,
+}
 
 
 def format_rate(per_second: float) -> str:

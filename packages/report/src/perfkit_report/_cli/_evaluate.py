@@ -57,6 +57,13 @@ def add_parser(commands: Commands, db: argparse.ArgumentParser) -> None:
         "t-test and a naive 10%% threshold. Prints a table, writes Markdown/JSON on request "
         "and stores the figures in history.db's evaluations table.",
     )
+    _add_sessions(parser)
+    _add_settings(parser)
+    parser.set_defaults(handler=run)
+
+
+def _add_sessions(parser: argparse.ArgumentParser) -> None:
+    """The perfkit-bench ab out-dirs and how they are cut into checks."""
     parser.add_argument(
         "--aa",
         type=Path,
@@ -80,6 +87,10 @@ def add_parser(commands: Commands, db: argparse.ArgumentParser) -> None:
         metavar="N",
         help="pairs per check: each session gives floor(pairs / N) disjoint checks",
     )
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """The gate's settings for the evaluation, and where the figures go."""
     parser.add_argument(
         "--targets",
         type=Path,
@@ -110,7 +121,6 @@ def add_parser(commands: Commands, db: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument("--out", type=Path, metavar="FILE.md", help="write Markdown to FILE")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write JSON to FILE")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

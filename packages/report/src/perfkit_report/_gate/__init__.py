@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from perfkit_report._gate._check import CheckOptions, CheckOutcome, run_check
 from perfkit_report._gate._comment import COMMENT_MARKER, headline
-from perfkit_report._gate._compare import (
+from perfkit_report._gate._compare import Comparison, compare_files
+from perfkit_report._gate._compare_report import (
     COMPARE_FORMAT_VERSION,
-    Comparison,
-    compare_files,
     render_comparison_json,
     render_comparison_markdown,
     render_comparison_rich,

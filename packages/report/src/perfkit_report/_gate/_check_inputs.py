@@ -29,7 +29,15 @@ from perfkit_report._exceptions import InputError
 from perfkit_report._gate._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
 from perfkit_report._gate._check_model import INSTRUCTIONS, CheckSide, Kind
 from perfkit_report._gate._detector import BenchmarkSamples, Direction
-from perfkit_report._history import Baseline, History, ParsedRun, RunRecord, read_result_file
+from perfkit_report._history import (
+    Baseline,
+    History,
+    ParsedResult,
+    ParsedRun,
+    ResultRecord,
+    RunRecord,
+    read_result_file,
+)
 from perfkit_report._targets import (
     DEFAULT_DIRECTION,
     DEFAULT_INSTRUCTIONS_THRESHOLD,
@@ -204,31 +212,10 @@ def baseline_inputs(
             f"{head_path} and baseline {baseline.name!r} (run {baseline.run_id}) have no "
             "benchmark in common; compare a run of the same suite, or set another baseline"
         )
-    pairs: dict[str, PairedSamples] = {}
-    for name in list(stored) + [name for name in fresh if name not in stored]:
-        old, new = stored.get(name), fresh.get(name)
-        if old is not None and new is not None and (old.unit, old.metric) != (new.unit, new.metric):
-            raise InputError(
-                f"benchmark {name!r} is {old.metric} in {old.unit} in baseline "
-                f"{baseline.name!r} but {new.metric} in {new.unit} in {head_path}; compare "
-                "runs of the same suite"
-            )
-        if old is not None and old.process_medians is None:
-            raise InputError(
-                f"baseline {baseline.name!r} (run {baseline.run_id}) lost its raw samples to "
-                "pruning (it was not pinned); set a new baseline from a recent run "
-                f"(perfkit-report baseline set {baseline.name} --run latest) and keep it pinned"
-            )
-        unit = old.unit if old is not None else new.unit if new is not None else ""
-        metric = old.metric if old is not None else new.metric if new is not None else ""
-        pairs[name] = PairedSamples(
-            benchmark=name,
-            channel=metric,
-            unit=unit,
-            base=None if old is None else old.process_medians,
-            head=None if new is None else new.summary.process_medians,
-            paired=False,
-        )
+    pairs = {
+        name: _baseline_pair(name, stored.get(name), fresh.get(name), baseline, head_path)
+        for name in list(stored) + [name for name in fresh if name not in stored]
+    }
     samples, units = _samples(pairs, targets)
     return CheckInputs(
         kind="baseline",
@@ -240,6 +227,37 @@ def baseline_inputs(
         ab_pairs=None,
         ab_seed=None,
         injected_percent=0.0,
+    )
+
+
+def _baseline_pair(
+    name: str,
+    old: ResultRecord | None,
+    new: ParsedResult | None,
+    baseline: Baseline,
+    head_path: Path,
+) -> PairedSamples:
+    """One benchmark of the baseline run (``old``) against the head file (``new``), unpaired."""
+    if old is not None and new is not None and (old.unit, old.metric) != (new.unit, new.metric):
+        raise InputError(
+            f"benchmark {name!r} is {old.metric} in {old.unit} in baseline "
+            f"{baseline.name!r} but {new.metric} in {new.unit} in {head_path}; compare "
+            "runs of the same suite"
+        )
+    if old is not None and old.process_medians is None:
+        raise InputError(
+            f"baseline {baseline.name!r} (run {baseline.run_id}) lost its raw samples to "
+            "pruning (it was not pinned); set a new baseline from a recent run "
+            f"(perfkit-report baseline set {baseline.name} --run latest) and keep it pinned"
+        )
+    either = old if old is not None else new
+    return PairedSamples(
+        benchmark=name,
+        channel=either.metric if either is not None else "",
+        unit=either.unit if either is not None else "",
+        base=None if old is None else old.process_medians,
+        head=None if new is None else new.summary.process_medians,
+        paired=False,
     )
 
 

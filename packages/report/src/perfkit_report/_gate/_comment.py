@@ -253,23 +253,7 @@ def _method(check: GateCheck) -> str:
 
 def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """comment.md for one check (see the module docstring)."""
-    head = [COMMENT_MARKER, f"**{headline(check)}**", ""]
-    failures = check.failures
-    regressions = sum(1 for verdict in failures if verdict.verdict == "regressed")
-    if failures:
-        reasons = []
-        if regressions:
-            reasons.append(
-                f"{_plural(regressions, 'regression')} of {check.fail_on} severity or worse"
-            )
-        if len(failures) > regressions:
-            reasons.append(
-                f"{len(failures) - regressions} inconclusive (it fails on inconclusive too)"
-            )
-        head.append(f"Fails the gate: {' and '.join(reasons)}.")
-    else:
-        head.append(f"Passes the gate (it fails on {check.fail_on} regressions or worse).")
-    head.append("")
+    head = [COMMENT_MARKER, f"**{headline(check)}**", "", _gate_line(check), ""]
     look = tuple(v for v in check.ordered if v.verdict in NEEDS_A_LOOK)
     if look:
         head += _table(look)
@@ -300,6 +284,26 @@ def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> s
         markdown_code_block(check.reproduce, "console"),
         "",
     ]
+    return _with_details(check, head, tail, max_chars)
+
+
+def _gate_line(check: GateCheck) -> str:
+    """Why the check fails the gate, or that it passes."""
+    failures = check.failures
+    if not failures:
+        return f"Passes the gate (it fails on {check.fail_on} regressions or worse)."
+    regressions = sum(1 for verdict in failures if verdict.verdict == "regressed")
+    reasons = []
+    if regressions:
+        reasons.append(f"{_plural(regressions, 'regression')} of {check.fail_on} severity or worse")
+    if len(failures) > regressions:
+        reasons.append(f"{len(failures) - regressions} inconclusive (it fails on inconclusive too)")
+    return f"Fails the gate: {' and '.join(reasons)}."
+
+
+def _with_details(check: GateCheck, head: list[str], tail: list[str], max_chars: int) -> str:
+    """The comment with every verdict in a collapsed table, cut (with a pointer to
+    verdict.json) until the whole fits in ``max_chars``."""
     rows = _table(check.ordered)
     shown = len(rows)
     while True:

@@ -594,6 +594,41 @@ def evaluate(
     ``aa`` are A/A out-dirs, ``inject`` injection out-dirs. Raises InputError for a missing or
     unusable out-dir, a session shorter than one check, or a bad setting.
     """
+    _check_settings(aa, inject, pairs_per_check, threshold)
+    sessions = [_read_session(Path(d), "aa", pairs_per_check, targets, threshold) for d in aa] + [
+        _read_session(Path(d), "inject", pairs_per_check, targets, threshold) for d in inject
+    ]
+    tallies = _tally(sessions, pairs_per_check, alpha, n_resamples, seed)
+    levels = sorted({level for _, level in tallies})
+    results = tuple(
+        tallies[(method, level)].result(method, level) for level in levels for method in METHODS
+    )
+    thresholds = tuple(
+        sorted({bench.threshold for session in sessions for bench in session.benches})
+    )
+    created = now_utc()
+    return Evaluation(
+        evaluation=evaluation or f"{created.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
+        created=format_timestamp(created),
+        pairs_per_check=pairs_per_check,
+        alpha=alpha,
+        threshold=threshold,
+        thresholds=thresholds,
+        targets=targets.source if targets is not None else None,
+        n_resamples=n_resamples,
+        seed=seed,
+        sessions=tuple(session.info for session in sessions),
+        results=results,
+        notes=tuple(_threshold_notes(sessions, levels)),
+    )
+
+
+def _check_settings(
+    aa: Sequence[str | Path],
+    inject: Sequence[str | Path],
+    pairs_per_check: int,
+    threshold: float | None,
+) -> None:
     if pairs_per_check < MIN_PROCESSES:
         raise InputError(
             f"--pairs-per-check {pairs_per_check}: the gate needs at least {MIN_PROCESSES} pairs "
@@ -606,10 +641,12 @@ def evaluate(
     directories = [Path(d).resolve() for d in (*aa, *inject)]
     if len(set(directories)) != len(directories):
         raise InputError("an out-dir is passed twice; pass each session once")
-    sessions = [_read_session(Path(d), "aa", pairs_per_check, targets, threshold) for d in aa] + [
-        _read_session(Path(d), "inject", pairs_per_check, targets, threshold) for d in inject
-    ]
 
+
+def _tally(
+    sessions: Sequence[_Session], pairs_per_check: int, alpha: float, n_resamples: int, seed: int
+) -> dict[tuple[Method, float], _Tally]:
+    """Every check of every session under the three rules, counted per rule and level."""
     tallies: dict[tuple[Method, float], _Tally] = {}
     check_index = 0
     for session in sessions:
@@ -624,16 +661,12 @@ def evaluate(
             for method in METHODS:
                 tallies.setdefault((method, level), _Tally()).add(session.benches, calls[method])
             check_index += 1
+    return tallies
 
-    levels = sorted({level for _, level in tallies})
-    results = tuple(
-        tallies[(method, level)].result(method, level) for level in levels for method in METHODS
-    )
-    thresholds = tuple(
-        sorted({bench.threshold for session in sessions for bench in session.benches})
-    )
-    created = now_utc()
-    notes: list[str] = []
+
+def _threshold_notes(sessions: Sequence[_Session], levels: Sequence[float]) -> list[str]:
+    """A note for each injected level the gate's threshold cannot catch."""
+    notes = []
     for level in levels:
         if level <= 0:
             continue
@@ -645,17 +678,4 @@ def evaluate(
                 "the gate cannot report that slowdown as regressed (pass --threshold under "
                 "the injected percent)"
             )
-    return Evaluation(
-        evaluation=evaluation or f"{created.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
-        created=format_timestamp(created),
-        pairs_per_check=pairs_per_check,
-        alpha=alpha,
-        threshold=threshold,
-        thresholds=thresholds,
-        targets=targets.source if targets is not None else None,
-        n_resamples=n_resamples,
-        seed=seed,
-        sessions=tuple(session.info for session in sessions),
-        results=results,
-        notes=tuple(notes),
-    )
+    return notes
