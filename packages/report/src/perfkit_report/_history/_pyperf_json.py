@@ -196,12 +196,14 @@ def _load_benchmark(
     if runs is None:
         return None
     processes = _processes(runs.values)
-    described = _described(runs.base, runs.owns)
+    # Only keys set by some run can differ between runs; the rest are the base's values.
+    varying = set().union(*runs.owns)
+    described = _described(runs.base, runs.owns, varying)
     if processes is None or described is None:
         return None
     name, unit, metadata = described
     bench = LoadedBenchmark(name=name, unit=unit, metadata=metadata, processes=processes)
-    if "date" not in runs.base and not any("date" in own for own in runs.owns):
+    if "date" not in runs.base and "date" not in varying:
         return bench, None  # no run has a date (a file written without pyperf's metadata)
     try:
         dates = _benchmark_dates(runs.base, runs.owns, runs.runs_json, runs.warmups)
@@ -266,7 +268,7 @@ def _processes(values_lists: list[list[Any]]) -> tuple[tuple[float, ...], ...] |
 
 
 def _described(
-    base: dict[str, Any], owns: list[dict[str, Any]]
+    base: dict[str, Any], owns: list[dict[str, Any]], varying: set[str]
 ) -> tuple[str, str, dict[str, Any]] | None:
     """(name, unit, metadata) as pyperf's Benchmark gives them; None when the first run has no
     name or a checked key differs between runs."""
@@ -276,8 +278,7 @@ def _described(
     if "name" not in first:
         return None
     name, unit = str(first["name"]), str(first.get("unit", _DEFAULT_UNIT))
-    # Only keys set by some run can differ between runs; the rest are the base's values.
-    for key in set().union(*owns):
+    for key in varying:
         reference = first.get(key, _MISSING)
         fallback = base.get(key, _MISSING)
         for own in owns:
