@@ -10,7 +10,12 @@ Connections are configured the same way every time (``History.open``):
   mid-transaction leaves only uncommitted WAL frames, which the next open discards.
 - The schema is brought up to date by the named migrations in ``_migrations``.
 
-Every write is one immediate transaction: one per ingested run, one per prune, one per baseline.
+Every write is one immediate transaction: one per ingested run, one per prune, one per baseline,
+one per check of the regression gate (its runs, its row and its verdicts), one per evaluation.
+
+``History`` is the package's only door to the database: the gate and the reports call its
+methods and get records back (``_records``); the SQL lives here and in the modules behind it
+(``_migrations``, ``_retention``, ``_profiles``, ``_checks``, ``_evaluations``).
 """
 
 from __future__ import annotations
