@@ -22,34 +22,44 @@ from a file can add a table column, HTML, a link or a mention.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from perfkit_report._detector import BenchmarkVerdict
 from perfkit_report._escape import escape_markdown, markdown_code, markdown_code_block
+from perfkit_report._gate._check_model import CheckSide, GateCheck
+from perfkit_report._gate._detector import BenchmarkVerdict
+from perfkit_report._gate._verdict_text import (
+    NEEDS_A_LOOK,
+    change_text,
+    ci_text,
+    mde_text,
+    n_text,
+    q_text,
+)
+from perfkit_report._tables import Columns, markdown_row
 
-if TYPE_CHECKING:
-    from perfkit_report._gate import CheckSide, GateCheck
+__all__ = ["COMMENT_MARKER", "MAX_COMMENT_CHARS", "headline", "render_comment"]
 
-__all__ = ["MAX_COMMENT_CHARS", "headline", "render_comment"]
+# The first line of comment.md: the CI workflow finds the gate's own comment by it and updates
+# that comment instead of adding one per push. Defined here only; print it with
+# ``python -c "from perfkit_report._gate import COMMENT_MARKER; print(COMMENT_MARKER)"``.
+COMMENT_MARKER = "<!-- perfkit-regression-gate -->"
 
 # GitHub refuses comment bodies over 65,536 characters; the full table is cut to stay under
 # this, with a pointer to verdict.json (which always holds every verdict).
 MAX_COMMENT_CHARS = 60_000
-_MARKER = "<!-- perfkit-regression-gate -->"
-_NEEDS_A_LOOK = ("regressed", "improved", "inconclusive")
-_HEADERS = (
-    "benchmark",
-    "channel",
-    "verdict",
-    "change",
-    "95% CI",
-    "severity",
-    "threshold",
-    "MDE",
-    "q",
-    "n",
+_COLUMNS = Columns(
+    (
+        "benchmark",
+        "channel",
+        "verdict",
+        "change",
+        "95% CI",
+        "severity",
+        "threshold",
+        "MDE",
+        "q",
+        "n",
+    ),
+    right=frozenset({3, 4, 6, 7, 8, 9}),
 )
-_ALIGN = "|---|---|---|---:|---:|---|---:|---:|---:|---:|"
 _ENVIRONMENT = (
     ("machine", "machine"),
     ("cpu", "CPU"),
@@ -110,35 +120,23 @@ def headline(check: GateCheck, *, markdown: bool = True) -> str:
 # -- the tables ----------------------------------------------------------------------------------
 
 
-def _percent(value: float) -> str:
-    # One decimal is the resolution that matters for time; the instructions channel and byte
-    # metrics move by fractions of a percent, so small changes keep two.
-    return f"{value:+.2f}%" if abs(value) < 1 else f"{value:+.1f}%"
-
-
 def _cells(verdict: BenchmarkVerdict) -> list[str]:
-    change = verdict.change_percent
-    ci = verdict.ci_percent
-    q = "exact" if verdict.test == "exact" else "" if verdict.q is None else f"{verdict.q:.2g}"
-    n = f"{verdict.n_base} pairs" if verdict.paired else f"{verdict.n_base}/{verdict.n_head}"
     return [
         escape_markdown(verdict.benchmark),
         escape_markdown(verdict.channel),
         f"**{verdict.verdict}**" if verdict.verdict == "regressed" else verdict.verdict,
-        "" if change is None else _percent(change),
-        "" if ci is None else f"[{_percent(ci[0])}, {_percent(ci[1])}]",
+        change_text(verdict),
+        ci_text(verdict),
         verdict.severity or "",
         f"{verdict.threshold:g}%" + ("" if verdict.direction == "lower" else " (higher)"),
-        "" if verdict.mde_percent is None else f"{verdict.mde_percent:.1f}%",
-        q,
-        n,
+        mde_text(verdict),
+        q_text(verdict),
+        n_text(verdict),
     ]
 
 
 def _table(verdicts: tuple[BenchmarkVerdict, ...]) -> list[str]:
-    lines = ["| " + " | ".join(_HEADERS) + " |", _ALIGN]
-    lines += ["| " + " | ".join(_cells(verdict)) + " |" for verdict in verdicts]
-    return lines
+    return _COLUMNS.markdown(_cells(verdict) for verdict in verdicts)
 
 
 # -- environment, method, reproduce --------------------------------------------------------------
@@ -205,7 +203,7 @@ def _environment(check: GateCheck) -> list[str]:
             rows.append((label, left, right))
     lines = ["| | base | head |", "|---|---|---|"]
     lines += [
-        f"| {label} | {escape_markdown(left)} | {escape_markdown(right)} |"
+        markdown_row((label, escape_markdown(left), escape_markdown(right)))
         for label, left, right in rows
         if left or right
     ]
@@ -255,24 +253,8 @@ def _method(check: GateCheck) -> str:
 
 def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """comment.md for one check (see the module docstring)."""
-    head = [_MARKER, f"**{headline(check)}**", ""]
-    failures = check.failures
-    regressions = sum(1 for verdict in failures if verdict.verdict == "regressed")
-    if failures:
-        reasons = []
-        if regressions:
-            reasons.append(
-                f"{_plural(regressions, 'regression')} of {check.fail_on} severity or worse"
-            )
-        if len(failures) > regressions:
-            reasons.append(
-                f"{len(failures) - regressions} inconclusive (it fails on inconclusive too)"
-            )
-        head.append(f"Fails the gate: {' and '.join(reasons)}.")
-    else:
-        head.append(f"Passes the gate (it fails on {check.fail_on} regressions or worse).")
-    head.append("")
-    look = tuple(v for v in check.ordered if v.verdict in _NEEDS_A_LOOK)
+    head = [COMMENT_MARKER, f"**{headline(check)}**", "", _gate_line(check), ""]
+    look = tuple(v for v in check.ordered if v.verdict in NEEDS_A_LOOK)
     if look:
         head += _table(look)
         head += [
@@ -302,6 +284,26 @@ def render_comment(check: GateCheck, *, max_chars: int = MAX_COMMENT_CHARS) -> s
         markdown_code_block(check.reproduce, "console"),
         "",
     ]
+    return _with_details(check, head, tail, max_chars)
+
+
+def _gate_line(check: GateCheck) -> str:
+    """Why the check fails the gate, or that it passes."""
+    failures = check.failures
+    if not failures:
+        return f"Passes the gate (it fails on {check.fail_on} regressions or worse)."
+    regressions = sum(1 for verdict in failures if verdict.verdict == "regressed")
+    reasons = []
+    if regressions:
+        reasons.append(f"{_plural(regressions, 'regression')} of {check.fail_on} severity or worse")
+    if len(failures) > regressions:
+        reasons.append(f"{len(failures) - regressions} inconclusive (it fails on inconclusive too)")
+    return f"Fails the gate: {' and '.join(reasons)}."
+
+
+def _with_details(check: GateCheck, head: list[str], tail: list[str], max_chars: int) -> str:
+    """The comment with every verdict in a collapsed table, cut (with a pointer to
+    verdict.json) until the whole fits in ``max_chars``."""
     rows = _table(check.ordered)
     shown = len(rows)
     while True:

@@ -11,32 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from perfkit_report._analysis import render_analysis
-from perfkit_report._dashboard import (
+from perfkit_report._escape import escape_markdown as esc
+from perfkit_report._escape import markdown_with_code
+from perfkit_report._render._analysis import render_analysis
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     LatencyGroup,
     ratio_goals,
     relative_link,
 )
-from perfkit_report._escape import escape_markdown as esc
-from perfkit_report._series import format_day
+from perfkit_report._render._series import format_day
+from perfkit_report._tables import markdown_row
 from perfkit_report._units import format_percent, format_rate, format_value
 
-__all__ = ["note_markdown", "render_markdown_report", "sparkline", "status_text", "trend_text"]
+__all__ = ["render_markdown_report", "sparkline", "status_text", "trend_text"]
 
 _BARS = "▁▂▃▄▅▆▇█"
 # Points in a sparkline: the last month of daily points, or the last 40 runs; a wider cell would
 # wrap in GitHub's tables.
 SPARK_POINTS = 40
 _STATUS = {"met": "✅ met", "missed": "❌ missed", "none": "—"}
-
-
-def note_markdown(note: str) -> str:
-    """A note in Markdown: `backticked` parts (perfkit's own commands) as code, the rest
-    escaped (notes may quote benchmark ids; the dashboard replaces backticks inside those)."""
-    parts = note.split("`")
-    return "".join(f"`{part}`" if index % 2 else esc(part) for index, part in enumerate(parts))
 
 
 def sparkline(values: Sequence[float]) -> str:
@@ -73,7 +68,7 @@ def render_markdown_report(dashboard: Dashboard, out_dir: Path) -> str:
     lines.append(_header(dashboard))
     lines.append("")
     if dashboard.notes:
-        lines += [f"> {note_markdown(note)}  " for note in dashboard.notes]
+        lines += [f"> {markdown_with_code(note)}  " for note in dashboard.notes]
         lines.append("")
     lines += _overview(dashboard)
     lines.append("")
@@ -157,7 +152,7 @@ def _overview(dashboard: Dashboard) -> list[str]:
                 f"{value.ratio:.3g}x" if value.ratio is not None else "",
                 esc(trend_text(view)),
             ]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(markdown_row(cells))
         reasons = [
             f"- {esc(view.id)}: {esc(reason)}"
             for view in latest
@@ -198,7 +193,7 @@ def _regressions(dashboard: Dashboard) -> list[str]:
                 f"{verdict.q:.2g}" if verdict.q is not None else "—",
                 esc(verdict.channel or "—"),
             ]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(markdown_row(cells))
         lines.append("")
     changes = sorted(
         ((view, change) for view in dashboard.benchmarks for change in view.changes),
@@ -226,7 +221,7 @@ def _regressions(dashboard: Dashboard) -> list[str]:
                 f"{format_value(change.point.after, view.unit)}"
             ),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     return lines
 
 
@@ -249,7 +244,7 @@ def _ratios(dashboard: Dashboard) -> list[str]:
             goals,
             status_text(view),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     return lines
 
 
@@ -269,7 +264,7 @@ def _suite(dashboard: Dashboard, suite: str) -> list[str]:
     for group in groups:
         lines += ["", f"Latency percentiles of {esc(group.scenario)} (latest run):", ""]
         names = [view.id.rpartition(".")[2] for view in group.members]
-        lines.append("| " + " | ".join(esc(name) for name in names) + " |")
+        lines.append(markdown_row(esc(name) for name in names))
         lines.append("|" + "---:|" * len(names))
         values = [
             esc(format_value(view.latest.median, view.unit))
@@ -277,7 +272,7 @@ def _suite(dashboard: Dashboard, suite: str) -> list[str]:
             else "—"
             for view in group.members
         ]
-        lines.append("| " + " | ".join(values) + " |")
+        lines.append(markdown_row(values))
     return lines
 
 
@@ -315,7 +310,7 @@ def _suite_row(view: BenchmarkView) -> str:
         esc(drift) or "—",
         esc(kind + "; ".join(notes)) if kind or notes else "",
     ]
-    return "| " + " | ".join(cells) + " |"
+    return markdown_row(cells)
 
 
 def _profiles(dashboard: Dashboard, out_dir: Path) -> list[str]:
@@ -347,5 +342,5 @@ def _profiles(dashboard: Dashboard, out_dir: Path) -> list[str]:
             files or "—",
             esc("; ".join(profile.problems)) or "—",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     return lines

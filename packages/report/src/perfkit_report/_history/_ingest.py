@@ -35,9 +35,9 @@ from typing import Any
 import pyperf
 
 from perfkit_report._exceptions import ResultFileError
-from perfkit_report._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
-from perfkit_report._statistics import SampleSummary, summarize_many
-from perfkit_report._timestamps import format_timestamp, parse_timestamp
+from perfkit_report._history._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
+from perfkit_report._history._statistics import SampleSummary, summarize_many
+from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 
 __all__ = ["ParsedResult", "ParsedRun", "read_result_file"]
 
@@ -272,61 +272,11 @@ def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
     benchmarks = suite.benchmarks
     metadatas = [dict(bench.metadata) for bench in benchmarks]
     run_md = metadatas[0]
-
-    run_ids = {md.get("perfkit_run_id") for md in metadatas}
-    if len(run_ids) > 1:
-        raise _fail(
-            source,
-            "mixes benchmarks from different runs (perfkit_run_id differs between benchmarks)",
-            "ingest each run's own file",
-        )
-    run_id = run_md.get("perfkit_run_id")
-    if run_id is not None:
-        run_key = str(run_id)
-    else:
-        # Third-party file: its content is its identity. Hash the decompressed text so the .json
-        # and .json.gz of one result are the same run.
-        run_key = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    try:
-        dates = suite.get_dates()
-    except (ValueError, TypeError) as exc:
-        raise _fail(
-            source,
-            f"a run's date metadata is not an ISO 8601 timestamp ({exc})",
-            "fix or drop the runs' date metadata",
-        ) from exc
-    started = _timestamp(source, run_md, "perfkit_started", dates[0] if dates else None)
-    finished = _timestamp(source, run_md, "perfkit_finished", dates[1] if dates else None)
-
-    suite_md = suite.metadata
-    fingerprint: dict[str, Any] = {k: suite_md[k] for k in _PYPERF_FINGERPRINT if k in suite_md}
-    for key in _PERFKIT_FINGERPRINT:
-        if key in run_md:
-            fingerprint[key.removeprefix("perfkit_")] = run_md[key]
-
-    tool_versions: dict[str, Any] = {}
-    for key, name in (
-        ("perfkit_version", "perfkit"),
-        ("perf_version", "pyperf"),
-        ("performance_version", "pyperformance"),
-    ):
-        if key in run_md:
-            tool_versions[name] = run_md[key]
-    if "perfkit_libraries" in run_md:
-        tool_versions["libraries"] = _json_value(source, run_md, "perfkit_libraries", dict)
-
-    failed: tuple[Mapping[str, Any], ...] = ()
-    if "perfkit_failed" in run_md:
-        failed_list = _json_value(source, run_md, "perfkit_failed", list)
-        if not all(isinstance(item, dict) for item in failed_list):
-            raise _fail(
-                source,
-                "metadata perfkit_failed must be a JSON list of {id, kind, error} objects",
-                "fix the writer (perfkit-bench) or re-run the suite",
-            )
-        failed = tuple(failed_list)
-
+    run_key = _run_key(source, text, metadatas)
+    started, finished = _run_dates(source, suite, run_md)
+    fingerprint = _fingerprint(suite.metadata, run_md)
+    tool_versions = _tool_versions(source, run_md)
+    failed = _failed(source, run_md)
     checked = [
         _build_result(source, bench, md) for bench, md in zip(benchmarks, metadatas, strict=True)
     ]
@@ -350,6 +300,77 @@ def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
         failed=failed,
         results=results,
     )
+
+
+def _run_key(source: Path, text: str, metadatas: list[dict[str, Any]]) -> str:
+    """perfkit_run_id, the same on every benchmark; a third-party file: the hash of its text."""
+    run_ids = {md.get("perfkit_run_id") for md in metadatas}
+    if len(run_ids) > 1:
+        raise _fail(
+            source,
+            "mixes benchmarks from different runs (perfkit_run_id differs between benchmarks)",
+            "ingest each run's own file",
+        )
+    run_id = metadatas[0].get("perfkit_run_id")
+    if run_id is not None:
+        return str(run_id)
+    # Third-party file: its content is its identity. Hash the decompressed text so the .json and
+    # .json.gz of one result are the same run.
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _run_dates(
+    source: Path, suite: LoadedSuite, run_md: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    """(started, finished): perfkit's own keys, else the runs' dates."""
+    try:
+        dates = suite.get_dates()
+    except (ValueError, TypeError) as exc:
+        raise _fail(
+            source,
+            f"a run's date metadata is not an ISO 8601 timestamp ({exc})",
+            "fix or drop the runs' date metadata",
+        ) from exc
+    started = _timestamp(source, run_md, "perfkit_started", dates[0] if dates else None)
+    finished = _timestamp(source, run_md, "perfkit_finished", dates[1] if dates else None)
+    return started, finished
+
+
+def _fingerprint(suite_md: Mapping[str, Any], run_md: Mapping[str, Any]) -> dict[str, Any]:
+    """pyperf's environment metadata, then perfkit's (prefix dropped)."""
+    fingerprint: dict[str, Any] = {k: suite_md[k] for k in _PYPERF_FINGERPRINT if k in suite_md}
+    for key in _PERFKIT_FINGERPRINT:
+        if key in run_md:
+            fingerprint[key.removeprefix("perfkit_")] = run_md[key]
+    return fingerprint
+
+
+def _tool_versions(source: Path, run_md: Mapping[str, Any]) -> dict[str, Any]:
+    tool_versions: dict[str, Any] = {}
+    for key, name in (
+        ("perfkit_version", "perfkit"),
+        ("perf_version", "pyperf"),
+        ("performance_version", "pyperformance"),
+    ):
+        if key in run_md:
+            tool_versions[name] = run_md[key]
+    if "perfkit_libraries" in run_md:
+        tool_versions["libraries"] = _json_value(source, run_md, "perfkit_libraries", dict)
+    return tool_versions
+
+
+def _failed(source: Path, run_md: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """perfkit_failed: the benchmarks that failed to run, as {id, kind, error} objects."""
+    if "perfkit_failed" not in run_md:
+        return ()
+    failed_list = _json_value(source, run_md, "perfkit_failed", list)
+    if not all(isinstance(item, dict) for item in failed_list):
+        raise _fail(
+            source,
+            "metadata perfkit_failed must be a JSON list of {id, kind, error} objects",
+            "fix the writer (perfkit-bench) or re-run the suite",
+        )
+    return tuple(failed_list)
 
 
 def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import InputError
-from perfkit_report._timestamps import format_timestamp
-from perfkit_report._transaction import write_transaction
+from perfkit_report._history._timestamps import format_timestamp
+from perfkit_report._history._transaction import write_transaction
 
 __all__ = ["PruneResult", "prune_history"]
 

@@ -21,7 +21,6 @@ its x is days when the points span at least ``MIN_DRIFT_DAYS`` days, otherwise t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -30,21 +29,24 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from perfkit_report._packed import unpack_floats
-from perfkit_report._profiles import ProfileCapture, ProfileRecord
-from perfkit_report._series import (
+from perfkit_report._history import (
+    History,
+    ProfileCapture,
+    ProfileRecord,
+    RunHeader,
+    RunRecord,
+    VerdictRecord,
+    format_timestamp,
+    now_utc,
+)
+from perfkit_report._render._series import (
     BenchmarkSeries,
     Point,
-    ResultRow,
     RunInfo,
-    as_float,
     build_series,
     run_time,
 )
-from perfkit_report._store import History, RunRecord
-from perfkit_report._targets import TargetCheck, TargetRule, Targets
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._trend import (
+from perfkit_report._render._trend import (
     DEFAULT_MIN_CHANGE,
     MIN_POINTS_FOR_CHANGES,
     MIN_POINTS_FOR_DRIFT,
@@ -54,6 +56,7 @@ from perfkit_report._trend import (
     change_points_between_groups,
     drift,
 )
+from perfkit_report._targets import TargetCheck, TargetRule, Targets
 
 __all__ = [
     "BaselineMark",
@@ -64,7 +67,6 @@ __all__ = [
     "ProfileView",
     "TrendChange",
     "TrendDrift",
-    "Verdict",
     "build_dashboard",
     "ratio_goals",
     "relative_link",
@@ -162,27 +164,6 @@ class BaselineMark:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """One row of ``verdicts`` (written by the regression gate) for the latest run."""
-
-    benchmark: str
-    channel: str | None
-    effect: float | None
-    """Ratio of medians, head / base (the gate's effect)."""
-    ci_low: float | None
-    ci_high: float | None
-    p: float | None
-    q: float | None
-    verdict: str | None
-    severity: str | None
-
-    @property
-    def percent(self) -> float | None:
-        """The effect as a relative change in percent."""
-        return None if self.effect is None else 100.0 * (self.effect - 1.0)
-
-
-@dataclass(frozen=True, slots=True)
 class BenchmarkView:
     """One benchmark: its series, latest value, trend and what is missing."""
 
@@ -199,7 +180,7 @@ class BenchmarkView:
     drift: TrendDrift | None
     trend_basis: Literal["runs", "days", "processes", "none"]
     baselines: tuple[BaselineMark, ...]
-    verdict: Verdict | None
+    verdict: VerdictRecord | None
     notes: tuple[str, ...]
     """What is missing or was skipped, in words."""
 
@@ -248,7 +229,7 @@ class Dashboard:
     first_run: RunInfo | None
     latest_run: RunRecord | None
     benchmarks: tuple[BenchmarkView, ...]
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[VerdictRecord, ...]
     profiles: tuple[ProfileView, ...]
     notes: tuple[str, ...]
     runs: Mapping[int, RunInfo] = field(repr=False)
@@ -317,46 +298,15 @@ class _Context:
     references: Mapping[str, str]
     baselines: Sequence[tuple[str, RunInfo]]
     baseline_values: Mapping[tuple[int, str], float]
-    verdicts: Mapping[str, Verdict]
+    verdicts: Mapping[str, VerdictRecord]
 
 
 def build_dashboard(history: History, targets: Targets | None) -> Dashboard:
     """Read the history and compute everything the reports show."""
-    db = history.db
-    runs = {
-        int(row["id"]): RunInfo(
-            id=int(row["id"]),
-            time=run_time(row["started"], row["ingested_at"]),
-            started=row["started"],
-            commit=row["commit_sha"],
-            branch=row["branch"],
-            python=_python_version(row["fingerprint"]),
-        )
-        for row in db.query(
-            "SELECT id, started, ingested_at, commit_sha, branch, fingerprint FROM runs"
-        )
-    }
+    runs = {header.id: _run_info(header) for header in history.run_headers()}
     latest = history.latest_run()
-    rows = [
-        ResultRow(
-            benchmark=row[0],
-            run_id=row[1],
-            metric=row[2],
-            unit=row[3],
-            target=row[4],
-            suite=row[5],
-            median=as_float(row[6]),
-            p5=as_float(row[7]),
-            p95=as_float(row[8]),
-        )
-        for row in db.execute(
-            "SELECT r.benchmark, r.run_id, r.metric, r.unit, r.target, r.suite, r.median, r.p5, "
-            "r.p95 FROM results r JOIN runs ON runs.id = r.run_id ORDER BY r.benchmark, "
-            "COALESCE(runs.started, runs.ingested_at), runs.id"
-        ).fetchall()
-    ]
-    all_series = build_series(rows, runs)
-    verdicts = _verdicts(history, latest)
+    all_series = build_series(history.result_rows(), runs)
+    verdicts = history.verdicts(latest.id) if latest is not None else ()
     baselines = [
         (baseline.name, runs[baseline.run_id])
         for baseline in history.baselines()
@@ -399,15 +349,20 @@ def relative_link(path: Path, out_dir: Path) -> str:
     return quote(Path(relative).as_posix())
 
 
-def _python_version(fingerprint: str | None) -> str | None:
+def _run_info(header: RunHeader) -> RunInfo:
+    return RunInfo(
+        id=header.id,
+        time=run_time(header.started, header.ingested_at),
+        started=header.started,
+        commit=header.commit_sha,
+        branch=header.branch,
+        python=_python_version(header.fingerprint),
+    )
+
+
+def _python_version(fingerprint: Mapping[str, object]) -> str | None:
     """``3.6.12`` from pyperf's python_version or perfkit's python fingerprint entry."""
-    try:
-        data = json.loads(fingerprint or "{}")
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    text = str(data.get("python_version") or data.get("python") or "")
+    text = str(fingerprint.get("python_version") or fingerprint.get("python") or "")
     found = re.search(r"\d+\.\d+(\.\d+)?", text)
     return found.group(0) if found else None
 
@@ -426,59 +381,18 @@ def _latest_rows(
     """benchmark -> (median, p5, p95) in the latest run."""
     if latest is None:
         return {}
-    result: dict[str, tuple[float | None, float | None, float | None]] = {}
-    for row in history.db.execute(
-        "SELECT benchmark, median, p5, p95 FROM results WHERE run_id = ?", [latest.id]
-    ).fetchall():
-        result[row[0]] = (as_float(row[1]), as_float(row[2]), as_float(row[3]))
-    return result
+    return {
+        row.benchmark: (row.median, row.p5, row.p95) for row in history.result_rows([latest.id])
+    }
 
 
 def _references(history: History, latest: RunRecord | None) -> dict[str, str]:
-    if latest is None:
-        return {}
-    references = {}
-    for row in history.db.execute(
-        "SELECT benchmark, json_extract(metadata, '$.perfkit_reference') FROM results "
-        "WHERE run_id = ? AND json_valid(metadata)",
-        [latest.id],
-    ).fetchall():
-        if row[1]:
-            references[str(row[0])] = str(row[1])
-    return references
+    return history.references(latest.id) if latest is not None else {}
 
 
 def _baseline_values(history: History, run_ids: Sequence[int]) -> dict[tuple[int, str], float]:
-    values: dict[tuple[int, str], float] = {}
-    for run_id in set(run_ids):
-        for row in history.db.execute(
-            "SELECT benchmark, median FROM results WHERE run_id = ?", [run_id]
-        ).fetchall():
-            number = as_float(row[1])
-            if number is not None:
-                values[(run_id, str(row[0]))] = number
-    return values
-
-
-def _verdicts(history: History, latest: RunRecord | None) -> tuple[Verdict, ...]:
-    if latest is None:
-        return ()
-    return tuple(
-        Verdict(
-            benchmark=str(row["benchmark"]),
-            channel=row["channel"],
-            effect=as_float(row["effect"]),
-            ci_low=as_float(row["ci_low"]),
-            ci_high=as_float(row["ci_high"]),
-            p=as_float(row["p"]),
-            q=as_float(row["q"]),
-            verdict=row["verdict"],
-            severity=row["severity"],
-        )
-        for row in history.db.query(
-            "SELECT * FROM verdicts WHERE run_id = ? ORDER BY benchmark, id", [latest.id]
-        )
-    )
+    rows = history.result_rows(sorted(set(run_ids))) if run_ids else []
+    return {(row.run_id, row.benchmark): row.median for row in rows if row.median is not None}
 
 
 def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:
@@ -622,27 +536,13 @@ def _process_groups(
 ) -> list[list[float]] | None:
     """Each run's per-process medians, in point order; None if any run lacks them."""
     wanted = [point.first_run for point in points]
-    stored = {
-        int(row[0]): row[1]
-        for row in history.db.execute(
-            "SELECT run_id, process_medians FROM results WHERE benchmark = ? AND run_id IN "
-            f"({', '.join('?' * len(wanted))})",
-            [series.benchmark, *wanted],
-        ).fetchall()
-    }
+    stored = history.process_medians(series.benchmark, wanted)
     groups = []
     for run_id in wanted:
-        try:
-            medians = unpack_floats(stored.get(run_id))
-        except (TypeError, ValueError):
+        finite = stored.get(run_id)
+        if not finite:  # pruned, unreadable, or no finite value
             return None
-        if medians is None:
-            return None
-        values = [as_float(value) for value in medians]
-        finite = [value for value in values if value is not None]
-        if not finite:
-            return None
-        groups.append(finite)
+        groups.append(list(finite))
     return groups
 
 
@@ -711,7 +611,7 @@ def _notes(
     runs: Mapping[int, RunInfo],
     latest: RunRecord | None,
     targets: Targets | None,
-    verdicts: Sequence[Verdict],
+    verdicts: Sequence[VerdictRecord],
     profiles: Sequence[ProfileView],
     views: Sequence[BenchmarkView],
 ) -> list[str]:

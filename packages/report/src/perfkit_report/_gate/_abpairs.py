@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit_report._exceptions import InputError
-from perfkit_report._ingest import ParsedResult, read_result_file
+from perfkit_report._history import ParsedResult, read_result_file
 
 __all__ = ["AB_SIDE_KEY", "INJECTED_KEY", "PAIRS_KEY", "SEED_KEY", "PairedSamples", "load_pairs"]
 

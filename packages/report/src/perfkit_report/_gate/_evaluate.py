@@ -54,19 +54,16 @@ Calibration: the median change each rule measured on the slowed benchmarks (the 
 median of the per-pair ratios; pyperf / naive: the ratio of means), next to the injected
 percent. A busy-wait calibrated to ``x`` percent should read about ``+x %``.
 
-Outputs: a table (rich on a terminal, plain text otherwise), Markdown (``--out``), JSON
-(``--json``, ``EVALUATION_FORMAT_VERSION``), and rows in history.db's ``evaluations`` table
-(one per rule x injected percent, in one transaction) under one evaluation label.
+Outputs (``_evaluation_report``): a table (rich on a terminal, plain text otherwise), Markdown
+(``--out``), JSON (``--json``, ``EVALUATION_FORMAT_VERSION``), and rows in history.db's
+``evaluations`` table (one per rule x injected percent, in one transaction) under one evaluation
+label.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sqlite3
 import statistics
-import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,13 +71,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyperf
-from rich.console import Console, JustifyMethod
-from rich.table import Table
-from rich.text import Text
 
-from perfkit_report._abpairs import PairedSamples, load_pairs
-from perfkit_report._compare import alpha_level
-from perfkit_report._detector import (
+from perfkit_report._exceptions import InputError, PerfkitReportError
+from perfkit_report._gate._abpairs import PairedSamples, load_pairs
+from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     MIN_PROCESSES,
@@ -88,40 +82,25 @@ from perfkit_report._detector import (
     Direction,
     detect,
 )
-from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._exceptions import InputError, PerfkitReportError, StoreError
-from perfkit_report._store import History
+from perfkit_report._history import format_timestamp, now_utc
 from perfkit_report._targets import (
     DEFAULT_DIRECTION,
     DEFAULT_THRESHOLD,
     SeverityBands,
     Targets,
-    load_targets,
 )
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._transaction import write_transaction
 
 __all__ = [
-    "EVALUATION_FORMAT_VERSION",
+    "CONFIDENCE",
     "METHODS",
     "NAIVE_THRESHOLD",
     "BenchmarkRate",
     "Evaluation",
+    "Method",
     "MethodResult",
     "SessionInfo",
-    "add_evaluate_command",
     "evaluate",
-    "render_evaluation_json",
-    "render_evaluation_markdown",
-    "render_evaluation_rich",
-    "render_evaluation_text",
-    "store_evaluation",
 ]
-
-# The JSON document of ``evaluate --json``. History:
-# - 1 (2026-11): version, tool, evaluation, created, settings, sessions[], results[] (one per
-#   method x injected percent, with benchmarks[]).
-EVALUATION_FORMAT_VERSION = 1
 
 Method = Literal["gate", "pyperf", "naive"]
 METHODS: tuple[Method, ...] = ("gate", "pyperf", "naive")
@@ -132,11 +111,6 @@ CONFIDENCE = 0.95
 # The issue's goals for the gate (issue 4, section 6): at most 1 % false alarms per full check,
 # at least 95 % of 5 % slowdowns and 80 % of 2 % slowdowns caught. Shown next to the gate's rows.
 _GOALS: dict[float, tuple[str, float]] = {0.0: ("<=", 1.0), 5.0: (">=", 95.0), 2.0: (">=", 80.0)}
-_METHOD_TITLES: dict[Method, str] = {
-    "gate": "gate",
-    "pyperf": "pyperf compare_to",
-    "naive": f"naive {NAIVE_THRESHOLD:g}%",
-}
 _REL_TOL = 1e-9
 _SIDES = ("base", "head")
 
@@ -620,6 +594,41 @@ def evaluate(
     ``aa`` are A/A out-dirs, ``inject`` injection out-dirs. Raises InputError for a missing or
     unusable out-dir, a session shorter than one check, or a bad setting.
     """
+    _check_settings(aa, inject, pairs_per_check, threshold)
+    sessions = [_read_session(Path(d), "aa", pairs_per_check, targets, threshold) for d in aa] + [
+        _read_session(Path(d), "inject", pairs_per_check, targets, threshold) for d in inject
+    ]
+    tallies = _tally(sessions, pairs_per_check, alpha, n_resamples, seed)
+    levels = sorted({level for _, level in tallies})
+    results = tuple(
+        tallies[(method, level)].result(method, level) for level in levels for method in METHODS
+    )
+    thresholds = tuple(
+        sorted({bench.threshold for session in sessions for bench in session.benches})
+    )
+    created = now_utc()
+    return Evaluation(
+        evaluation=evaluation or f"{created.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
+        created=format_timestamp(created),
+        pairs_per_check=pairs_per_check,
+        alpha=alpha,
+        threshold=threshold,
+        thresholds=thresholds,
+        targets=targets.source if targets is not None else None,
+        n_resamples=n_resamples,
+        seed=seed,
+        sessions=tuple(session.info for session in sessions),
+        results=results,
+        notes=tuple(_threshold_notes(sessions, levels)),
+    )
+
+
+def _check_settings(
+    aa: Sequence[str | Path],
+    inject: Sequence[str | Path],
+    pairs_per_check: int,
+    threshold: float | None,
+) -> None:
     if pairs_per_check < MIN_PROCESSES:
         raise InputError(
             f"--pairs-per-check {pairs_per_check}: the gate needs at least {MIN_PROCESSES} pairs "
@@ -632,10 +641,12 @@ def evaluate(
     directories = [Path(d).resolve() for d in (*aa, *inject)]
     if len(set(directories)) != len(directories):
         raise InputError("an out-dir is passed twice; pass each session once")
-    sessions = [_read_session(Path(d), "aa", pairs_per_check, targets, threshold) for d in aa] + [
-        _read_session(Path(d), "inject", pairs_per_check, targets, threshold) for d in inject
-    ]
 
+
+def _tally(
+    sessions: Sequence[_Session], pairs_per_check: int, alpha: float, n_resamples: int, seed: int
+) -> dict[tuple[Method, float], _Tally]:
+    """Every check of every session under the three rules, counted per rule and level."""
     tallies: dict[tuple[Method, float], _Tally] = {}
     check_index = 0
     for session in sessions:
@@ -650,16 +661,12 @@ def evaluate(
             for method in METHODS:
                 tallies.setdefault((method, level), _Tally()).add(session.benches, calls[method])
             check_index += 1
+    return tallies
 
-    levels = sorted({level for _, level in tallies})
-    results = tuple(
-        tallies[(method, level)].result(method, level) for level in levels for method in METHODS
-    )
-    thresholds = tuple(
-        sorted({bench.threshold for session in sessions for bench in session.benches})
-    )
-    created = now_utc()
-    notes: list[str] = []
+
+def _threshold_notes(sessions: Sequence[_Session], levels: Sequence[float]) -> list[str]:
+    """A note for each injected level the gate's threshold cannot catch."""
+    notes = []
     for level in levels:
         if level <= 0:
             continue
@@ -671,456 +678,4 @@ def evaluate(
                 "the gate cannot report that slowdown as regressed (pass --threshold under "
                 "the injected percent)"
             )
-    return Evaluation(
-        evaluation=evaluation or f"{created.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
-        created=format_timestamp(created),
-        pairs_per_check=pairs_per_check,
-        alpha=alpha,
-        threshold=threshold,
-        thresholds=thresholds,
-        targets=targets.source if targets is not None else None,
-        n_resamples=n_resamples,
-        seed=seed,
-        sessions=tuple(session.info for session in sessions),
-        results=results,
-        notes=tuple(notes),
-    )
-
-
-# -- storage -------------------------------------------------------------------------------------
-
-
-def _details(evaluation: Evaluation, result: MethodResult) -> dict[str, Any]:
-    return {
-        "ci": [result.ci_low, result.ci_high],
-        "confidence": CONFIDENCE,
-        "comparisons": result.comparisons,
-        "flagged_comparisons": result.flagged_comparisons,
-        "comparison_rate": result.comparison_rate,
-        "other_alarm_checks": result.other_alarm_checks,
-        "failing_checks": result.failing_checks,
-        "median_change_percent": result.median_change_percent,
-        "rule": _rule(evaluation, result.method),
-        "alpha": evaluation.alpha,
-        "threshold": evaluation.threshold,
-        "thresholds": list(evaluation.thresholds),
-        "threshold_source": evaluation.threshold_source,
-        "n_resamples": evaluation.n_resamples,
-        "seed": evaluation.seed,
-        "sessions": [
-            session.directory
-            for session in evaluation.sessions
-            if session.injected_percent == result.injected_percent
-        ],
-        "benchmarks": {rate.benchmark: _rate_json(rate) for rate in result.benchmarks},
-    }
-
-
-def store_evaluation(history: History, evaluation: Evaluation) -> int:
-    """Insert one ``evaluations`` row per rule x injected percent, in one transaction; return
-    the number of rows."""
-    rows = [
-        {
-            "evaluation": evaluation.evaluation,
-            "created": evaluation.created,
-            "method": result.method,
-            "injected_percent": result.injected_percent,
-            "checks": result.checks,
-            "pairs_per_check": evaluation.pairs_per_check,
-            "benchmarks": len(result.benchmarks),
-            "flagged_checks": result.flagged_checks,
-            "rate": result.rate,
-            "details": json.dumps(_details(evaluation, result), sort_keys=True, allow_nan=False),
-        }
-        for result in evaluation.results
-    ]
-    try:
-        with write_transaction(history.db, f"storing evaluation {evaluation.evaluation}"):
-            history.db.table("evaluations").insert_all(rows)
-    except sqlite3.Error as exc:
-        raise StoreError(
-            f"{history.path}: cannot store the evaluation ({exc}); check the file and its directory"
-        ) from exc
-    return len(rows)
-
-
-# -- formatting ----------------------------------------------------------------------------------
-
-
-def _percent(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return ""
-    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
-
-
-def _rule(evaluation: Evaluation, method: Method) -> str:
-    if method == "gate":
-        return (
-            f"paired, BH q<{evaluation.alpha:g}, CI beyond {evaluation.threshold_text} "
-            f"({evaluation.threshold_source})"
-        )
-    if method == "pyperf":
-        return "t-test on raw values, 95%, per benchmark"
-    return f"|change of means| >= {NAIVE_THRESHOLD:g}%"
-
-
-def _level(level: float) -> str:
-    return "A/A" if level == 0 else f"+{level:g}%"
-
-
-def _goal(result: MethodResult) -> str:
-    goal = result.goal
-    if goal is None:
-        return ""
-    sign, limit = goal
-    met = "met" if result.goal_met else "missed"
-    return f"{'≤' if sign == '<=' else '≥'} {limit:g}%: {met}"
-
-
-_HEADERS = (
-    "method",
-    "injected",
-    "checks",
-    "flagged",
-    "rate [95% CI]",
-    "per benchmark",
-    "other alarms",
-    "measured",
-    "goal",
-)
-
-
-def _cells(result: MethodResult) -> tuple[str, ...]:
-    injection = result.injected_percent > 0
-    return (
-        _METHOD_TITLES[result.method],
-        _level(result.injected_percent),
-        str(result.checks),
-        str(result.flagged_checks),
-        f"{_percent(result.rate * 100)} "
-        f"[{_percent(result.ci_low * 100)}, {_percent(result.ci_high * 100)}]",
-        f"{_percent(result.comparison_rate * 100)} "
-        f"({result.flagged_comparisons}/{result.comparisons})",
-        str(result.other_alarm_checks) if injection else "",
-        _percent(result.median_change_percent, signed=True),
-        _goal(result),
-    )
-
-
-def _headline(evaluation: Evaluation) -> str:
-    checks = sum(session.checks for session in evaluation.sessions)
-    return (
-        f"perfkit gate evaluation {evaluation.evaluation}: {checks} checks of "
-        f"{evaluation.pairs_per_check} pairs from {len(evaluation.sessions)} session(s)"
-    )
-
-
-def _settings_lines(evaluation: Evaluation) -> list[str]:
-    lines = [
-        f"gate: {_rule(evaluation, 'gate')}; {evaluation.n_resamples} bootstrap resamples, "
-        f"seed {evaluation.seed}",
-        f"pyperf compare_to: {_rule(evaluation, 'pyperf')}; naive: {_rule(evaluation, 'naive')}",
-    ]
-    for session in evaluation.sessions:
-        lines.append(
-            f"{_level(session.injected_percent)} session {session.directory}: "
-            f"{session.benchmarks} benchmarks, {session.pairs} pairs, {session.checks} checks"
-            + (f" ({session.unused_pairs} pairs unused)" if session.unused_pairs else "")
-        )
-    return lines
-
-
-_LEGEND = (
-    "flagged: A/A rows count checks with any benchmark regressed or improved (false alarms); "
-    "injected rows count checks in which every slowed benchmark was caught as regressed "
-    "(power). per benchmark: the same per benchmark comparison. other alarms: injected checks "
-    "in which a benchmark that was not slowed was flagged. measured: median change measured on "
-    "the slowed benchmarks (A/A: on all), to compare with the injected percent."
-)
-
-
-def render_evaluation_text(evaluation: Evaluation) -> str:
-    """Plain aligned text (no colour, no box drawing), for pipes and logs."""
-    esc = escape_terminal
-    lines = [esc(_headline(evaluation)), *(esc(line) for line in _settings_lines(evaluation))]
-    table = [_HEADERS, *[_cells(result) for result in evaluation.results]]
-    widths = [max(len(row[i]) for row in table) for i in range(len(_HEADERS))]
-    right = {2, 3, 4, 5, 6, 7}
-    lines.append("")
-    for index, row in enumerate(table):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    lines.append("")
-    lines.append(_LEGEND)
-    lines.extend(esc(f"note: {note}") for note in evaluation.notes)
-    return "\n".join(lines) + "\n"
-
-
-def render_evaluation_rich(evaluation: Evaluation, console: Console) -> None:
-    """A rich table for a terminal; cells are Text, never parsed as markup."""
-    esc = escape_terminal
-    console.print(Text(esc(_headline(evaluation)), style="bold"))
-    for line in _settings_lines(evaluation):
-        console.print(Text(esc(line), style="dim"))
-    table = Table(show_lines=False)
-    justify: tuple[JustifyMethod, ...] = ("left", "left", *("right",) * 6, "left")
-    for name, side in zip(_HEADERS, justify, strict=True):
-        table.add_column(name, justify=side)
-    for result in evaluation.results:
-        cells = [Text(cell) for cell in _cells(result)]
-        if result.goal_met is not None:
-            cells[-1].stylize("green" if result.goal_met else "bold red")
-        table.add_row(*cells)
-    console.print(table)
-    console.print(Text(_LEGEND, style="dim"))
-    for note in evaluation.notes:
-        console.print(Text(esc(f"note: {note}"), style="yellow"))
-
-
-def render_evaluation_markdown(evaluation: Evaluation) -> str:
-    """The table, the settings and, collapsed, every benchmark's figures; names escaped."""
-    esc = escape_markdown
-    lines = [f"### {esc(_headline(evaluation))}", ""]
-    lines.extend(f"- {esc(line)}" for line in _settings_lines(evaluation))
-    lines.extend(["", "| " + " | ".join(_HEADERS) + " |"])
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for result in evaluation.results:
-        lines.append("| " + " | ".join(esc(cell) for cell in _cells(result)) + " |")
-    lines.extend(["", esc(_LEGEND)])
-    for note in evaluation.notes:
-        lines.append(f"\n**Note:** {esc(note)}")
-    lines.extend(
-        [
-            "",
-            "<details><summary>Per benchmark</summary>",
-            "",
-            "| method | level | benchmark | injected | threshold | flagged | regressed "
-            "| improved | median change |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
-    )
-    for result in evaluation.results:
-        for rate in result.benchmarks:
-            cells = (
-                _METHOD_TITLES[result.method],
-                _level(result.injected_percent),
-                rate.benchmark,
-                _level(rate.injected_percent) if rate.injected_percent else "",
-                f"{rate.threshold:g}%" if result.method == "gate" else "",
-                f"{rate.flagged}/{rate.comparisons}",
-                str(rate.regressed),
-                str(rate.improved),
-                _percent(rate.median_change_percent, signed=True),
-            )
-            lines.append("| " + " | ".join(esc(cell) for cell in cells) + " |")
-    lines.extend(["", "</details>"])
-    return "\n".join(lines) + "\n"
-
-
-def _rate_json(rate: BenchmarkRate) -> dict[str, Any]:
-    return {
-        "benchmark": rate.benchmark,
-        "injected_percent": rate.injected_percent,
-        "threshold": rate.threshold,
-        "comparisons": rate.comparisons,
-        "flagged": rate.flagged,
-        "rate": rate.rate,
-        "regressed": rate.regressed,
-        "improved": rate.improved,
-        "median_change_percent": rate.median_change_percent,
-    }
-
-
-def render_evaluation_json(evaluation: Evaluation) -> str:
-    """The machine-readable document (``EVALUATION_FORMAT_VERSION``)."""
-    document: dict[str, Any] = {
-        "version": EVALUATION_FORMAT_VERSION,
-        "tool": "perfkit-report evaluate",
-        "evaluation": evaluation.evaluation,
-        "created": evaluation.created,
-        "settings": {
-            "pairs_per_check": evaluation.pairs_per_check,
-            "alpha": evaluation.alpha,
-            "threshold": evaluation.threshold,
-            "thresholds": list(evaluation.thresholds),
-            "threshold_source": evaluation.threshold_source,
-            "targets": evaluation.targets,
-            "n_resamples": evaluation.n_resamples,
-            "seed": evaluation.seed,
-            "naive_threshold": NAIVE_THRESHOLD,
-            "confidence": CONFIDENCE,
-        },
-        "sessions": [
-            {
-                "directory": s.directory,
-                "mode": s.mode,
-                "injected_percent": s.injected_percent,
-                "benchmarks": s.benchmarks,
-                "pairs": s.pairs,
-                "checks": s.checks,
-                "unused_pairs": s.unused_pairs,
-            }
-            for s in evaluation.sessions
-        ],
-        "results": [
-            {
-                "method": r.method,
-                "rule": _rule(evaluation, r.method),
-                "injected_percent": r.injected_percent,
-                "checks": r.checks,
-                "flagged_checks": r.flagged_checks,
-                "rate": r.rate,
-                "ci": [r.ci_low, r.ci_high],
-                "comparisons": r.comparisons,
-                "flagged_comparisons": r.flagged_comparisons,
-                "comparison_rate": r.comparison_rate,
-                "other_alarm_checks": r.other_alarm_checks,
-                "failing_checks": r.failing_checks,
-                "median_change_percent": r.median_change_percent,
-                "goal": None if r.goal is None else {"op": r.goal[0], "percent": r.goal[1]},
-                "goal_met": r.goal_met,
-                "benchmarks": [_rate_json(rate) for rate in r.benchmarks],
-            }
-            for r in evaluation.results
-        ],
-        "notes": list(evaluation.notes),
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-# -- command line --------------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
-
-
-def _percent_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive percentage (e.g. 1)")
-    return value
-
-
-def add_evaluate_command(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
-    """Add ``evaluate`` to the ``perfkit-report`` sub-commands (``commands`` is the object
-    ``ArgumentParser.add_subparsers`` returned; ``parents`` supply ``--db``)."""
-    parser = commands.add_parser(
-        "evaluate",
-        parents=list(parents),
-        help="measure the gate's false-alarm rate (A/A) and power (injection)",
-        description="Cut each perfkit-bench ab out-dir into disjoint checks of "
-        "--pairs-per-check pairs and run, on the same samples, the gate, pyperf compare_to's "
-        "t-test and a naive 10%% threshold. Prints a table, writes Markdown/JSON on request "
-        "and stores the figures in history.db's evaluations table.",
-    )
-    parser.add_argument(
-        "--aa",
-        type=Path,
-        action="append",
-        required=True,
-        metavar="DIR",
-        help="an A/A out-dir of perfkit-bench ab (same revision both sides); repeatable",
-    )
-    parser.add_argument(
-        "--inject",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="an out-dir whose head was slowed (perfkit_injected_percent); repeatable",
-    )
-    parser.add_argument(
-        "--pairs-per-check",
-        type=_positive_int,
-        required=True,
-        metavar="N",
-        help="pairs per check: each session gives floor(pairs / N) disjoint checks",
-    )
-    parser.add_argument(
-        "--targets",
-        type=Path,
-        metavar="FILE",
-        help="targets.toml: thresholds, directions, severity bands (default: 10%%, lower is "
-        "better)",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=_percent_arg,
-        metavar="PERCENT",
-        help="the gate's threshold for every benchmark, overriding targets (e.g. 1: a 2%% "
-        "slowdown can only be caught under a threshold below 2%%)",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=alpha_level,
-        default=DEFAULT_ALPHA,
-        help=f"the gate's false discovery level (default: {DEFAULT_ALPHA})",
-    )
-    parser.add_argument(
-        "--resamples",
-        type=_positive_int,
-        default=DEFAULT_RESAMPLES,
-        metavar="N",
-        help=f"bootstrap resamples per benchmark and check (default: {DEFAULT_RESAMPLES})",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    parser.add_argument("--out", type=Path, metavar="FILE.md", help="write Markdown to FILE")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write JSON to FILE")
-    parser.set_defaults(handler=run_evaluate)
-
-
-def _write(path: Path, text: str, flag: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot write ({exc.strerror}); pass a writable {flag} path"
-        ) from exc
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """The ``evaluate`` handler: 0 when the figures were measured, printed and stored."""
-    targets = load_targets(args.targets) if args.targets is not None else None
-    evaluation = evaluate(
-        args.aa,
-        args.inject,
-        pairs_per_check=args.pairs_per_check,
-        targets=targets,
-        threshold=args.threshold,
-        alpha=args.alpha,
-        n_resamples=args.resamples,
-        seed=args.seed,
-    )
-    if sys.stdout.isatty():
-        render_evaluation_rich(evaluation, Console())
-    else:
-        sys.stdout.write(render_evaluation_text(evaluation))
-    written = []
-    if args.out is not None:
-        _write(args.out, render_evaluation_markdown(evaluation), "--out")
-        written.append(args.out)
-    if args.json is not None:
-        _write(args.json, render_evaluation_json(evaluation), "--json")
-        written.append(args.json)
-    db_path = getattr(args, "db", None) or Path("history.db")
-    with History.open(db_path) as history:
-        rows = store_evaluation(history, evaluation)
-    for path in written:
-        print(escape_terminal(str(path)))
-    print(escape_terminal(f"stored evaluation {evaluation.evaluation}: {rows} rows in {db_path}"))
-    return 0
+    return notes

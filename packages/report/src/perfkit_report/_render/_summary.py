@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, JustifyMethod
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._store import History, ResultRecord, RunRecord
+from perfkit_report._history import History, ResultRecord, RunRecord
+from perfkit_report._tables import Columns
 from perfkit_report._targets import TargetCheck, Targets
 from perfkit_report._units import format_rate, format_value
 
@@ -34,7 +34,9 @@ __all__ = [
 
 _STATUS_TEXT = {"met": "met", "missed": "missed", "none": "—"}
 _STATUS_STYLE = {"met": "green", "missed": "bold red", "none": "dim"}
-_HEADERS = ("benchmark", "value", "ops/s", "unit", "target", "met?", "ratio")
+_COLUMNS = Columns(
+    ("benchmark", "value", "ops/s", "unit", "target", "met?", "ratio"), right=frozenset({1, 2, 6})
+)
 _SHORT_COMMIT = 12
 
 
@@ -169,18 +171,8 @@ def render_text(summary: RunSummary) -> str:
     lines = [esc(" | ".join([summary.run.source, *_header_parts(summary)]))]
     if summary.targets_source:
         lines.append(esc(f"targets: {summary.targets_source}"))
-    table = [_HEADERS, *[tuple(esc(cell) for cell in _cells(row)) for row in summary.rows]]
-    widths = [max(len(line[i]) for line in table) for i in range(len(_HEADERS))]
-    right = {1, 2, 6}
     lines.append("")
-    for index, line in enumerate(table):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(line)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += _COLUMNS.text([esc(cell) for cell in _cells(row)] for row in summary.rows)
     notes = _notes(summary)
     if notes:
         lines.append("")
@@ -198,10 +190,7 @@ def render_markdown(summary: RunSummary) -> str:
     if summary.targets_source:
         lines.append(f"targets: {esc(summary.targets_source)}")
     lines.append("")
-    lines.append("| " + " | ".join(_HEADERS) + " |")
-    lines.append("|---|---:|---:|---|---|---|---:|")
-    for row in summary.rows:
-        lines.append("| " + " | ".join(esc(cell) for cell in _cells(row)) + " |")
+    lines += _COLUMNS.markdown([esc(cell) for cell in _cells(row)] for row in summary.rows)
     notes = _notes(summary)
     if notes:
         lines.append("")
@@ -256,14 +245,11 @@ def render_rich(summary: RunSummary, console: Console) -> None:
     console.print(Text(escape_terminal(f"source: {summary.run.source}"), style="dim"))
     if summary.targets_source:
         console.print(Text(escape_terminal(f"targets: {summary.targets_source}"), style="dim"))
-    table = Table(show_lines=False)
-    justify: tuple[JustifyMethod, ...] = ("left", "right", "right", "left", "left", "left", "right")
-    for name, side in zip(_HEADERS, justify, strict=True):
-        table.add_column(name, justify=side)
+    rows = []
     for row in summary.rows:
         cells = [Text(escape_terminal(cell)) for cell in _cells(row)]
         cells[5].stylize(_STATUS_STYLE[row.check.status])
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    console.print(_COLUMNS.rich(rows))
     for subject, note in _notes(summary):
         console.print(Text(escape_terminal(f"- {subject}: {note}")))

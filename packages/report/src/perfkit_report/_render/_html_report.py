@@ -29,7 +29,7 @@ from typing import Any
 # markdown ships no type hints (types-Markdown is separate).
 import markdown  # type: ignore[import-untyped, unused-ignore]
 
-from perfkit_report._dashboard import (
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     LatencyGroup,
@@ -38,8 +38,8 @@ from perfkit_report._dashboard import (
     relative_link,
     run_label,
 )
-from perfkit_report._markdown_report import trend_text
-from perfkit_report._series import format_day
+from perfkit_report._render._markdown_report import trend_text
+from perfkit_report._render._series import format_day
 from perfkit_report._units import format_percent, format_rate, format_value
 
 __all__ = ["UPLOT_VERSION", "render_html_report", "script_json"]
@@ -303,12 +303,29 @@ def _badge(status: str) -> str:
 
 
 def _overview(page: _Page) -> list[str]:
-    dashboard = page.dashboard
-    latest = dashboard.latest_views
-    statuses = [view.latest.check.status for view in latest if view.latest is not None]
+    out = ['<section id="overview" class="panel">', "<h2>Overview</h2>", '<div class="tiles">']
+    for label, count, tone in _tiles(page.dashboard):
+        out.append(
+            f'<div class="tile {tone}"><div class="n">{count}</div><div class="l">{label}</div></div>'
+        )
+    out.append("</div>")
+    out.append("<h3>Latest run against targets</h3>")
+    out += _latest_table(page)
+    out.append("<h3>Regressions and improvements</h3>")
+    out += _changes_table(page)
+    out.append("<h3>Ratios to references</h3>")
+    out += _ratios_table(page.dashboard)
+    out.append("</section>")
+    return out
+
+
+def _tiles(dashboard: Dashboard) -> list[tuple[str, int, str]]:
+    """(label, count, tone) of the overview's tiles."""
+    statuses = [
+        view.latest.check.status for view in dashboard.latest_views if view.latest is not None
+    ]
     regressions = sum(c.kind == "regression" for v in dashboard.benchmarks for c in v.changes)
     improvements = sum(c.kind == "improvement" for v in dashboard.benchmarks for c in v.changes)
-    verdict_regressed = sum(v.verdict == "regressed" for v in dashboard.verdicts)
     tiles = [
         ("benchmarks", len(dashboard.benchmarks), ""),
         ("targets met", statuses.count("met"), "good"),
@@ -318,56 +335,52 @@ def _overview(page: _Page) -> list[str]:
         ("improvements", improvements, "good" if improvements else ""),
     ]
     if dashboard.verdicts:
-        tiles.append(("gate: regressed", verdict_regressed, "bad" if verdict_regressed else ""))
-    out = ['<section id="overview" class="panel">', "<h2>Overview</h2>", '<div class="tiles">']
-    for label, count, tone in tiles:
-        out.append(
-            f'<div class="tile {tone}"><div class="n">{count}</div><div class="l">{label}</div></div>'
-        )
-    out.append("</div>")
-    out.append("<h3>Latest run against targets</h3>")
+        regressed = sum(v.verdict == "regressed" for v in dashboard.verdicts)
+        tiles.append(("gate: regressed", regressed, "bad" if regressed else ""))
+    return tiles
+
+
+def _latest_table(page: _Page) -> list[str]:
+    latest = page.dashboard.latest_views
     if not latest:
-        out.append('<p class="empty">No results in the latest run.</p>')
-    else:
-        out.append(
-            '<div class="scroll"><table class="grid" id="latest-table"><thead><tr>'
-            "<th>benchmark</th><th class='r'>value</th><th class='r'>p5-p95</th>"
-            "<th class='r'>ops/s</th><th>status</th><th class='r'>ratio</th><th>trend</th>"
-            "</tr></thead><tbody>"
-        )
-        for view in latest:
-            value = view.latest
-            assert value is not None
-            spread = (
-                f"{format_value(value.p5, view.unit)} - {format_value(value.p95, view.unit)}"
-                if value.p5 is not None and value.p95 is not None
-                else "—"
-            )
-            reasons = "; ".join(value.check.reasons)
-            trend = trend_text(view)
-            tone = (
-                "bad"
-                if trend.startswith("regression")
-                else ("good" if trend.startswith("improvement") else "")
-            )
-            out.append(
-                f'<tr data-name="{_e(_filter_key(view))}">'
-                f'<td><a href="#{_e(page.card_id(view))}">{_e(view.id)}</a></td>'
-                f"<td class='r'>{_e(format_value(value.median, view.unit)) if value.median is not None else '—'}</td>"
-                f"<td class='r dim'>{_e(spread)}</td>"
-                f"<td class='r'>{_e(format_rate(value.rate)) if value.rate is not None else ''}</td>"
-                f'<td title="{_e(reasons)}">{_badge(value.check.status)}'
-                f"{(' <span class=dim>' + _e(reasons) + '</span>') if value.check.status == 'missed' else ''}</td>"
-                f"<td class='r'>{f'{value.ratio:.3g}x' if value.ratio is not None else ''}</td>"
-                f'<td class="{tone}">{_e(trend)}</td></tr>'
-            )
-        out.append("</tbody></table></div>")
-    out.append("<h3>Regressions and improvements</h3>")
-    out += _changes_table(page)
-    out.append("<h3>Ratios to references</h3>")
-    out += _ratios_table(dashboard)
-    out.append("</section>")
+        return ['<p class="empty">No results in the latest run.</p>']
+    out = [
+        '<div class="scroll"><table class="grid" id="latest-table"><thead><tr>'
+        "<th>benchmark</th><th class='r'>value</th><th class='r'>p5-p95</th>"
+        "<th class='r'>ops/s</th><th>status</th><th class='r'>ratio</th><th>trend</th>"
+        "</tr></thead><tbody>"
+    ]
+    out += [_latest_row(page, view) for view in latest]
+    out.append("</tbody></table></div>")
     return out
+
+
+def _latest_row(page: _Page, view: BenchmarkView) -> str:
+    value = view.latest
+    assert value is not None
+    spread = (
+        f"{format_value(value.p5, view.unit)} - {format_value(value.p95, view.unit)}"
+        if value.p5 is not None and value.p95 is not None
+        else "—"
+    )
+    reasons = "; ".join(value.check.reasons)
+    trend = trend_text(view)
+    tone = (
+        "bad"
+        if trend.startswith("regression")
+        else ("good" if trend.startswith("improvement") else "")
+    )
+    return (
+        f'<tr data-name="{_e(_filter_key(view))}">'
+        f'<td><a href="#{_e(page.card_id(view))}">{_e(view.id)}</a></td>'
+        f"<td class='r'>{_e(format_value(value.median, view.unit)) if value.median is not None else '—'}</td>"
+        f"<td class='r dim'>{_e(spread)}</td>"
+        f"<td class='r'>{_e(format_rate(value.rate)) if value.rate is not None else ''}</td>"
+        f'<td title="{_e(reasons)}">{_badge(value.check.status)}'
+        f"{(' <span class=dim>' + _e(reasons) + '</span>') if value.check.status == 'missed' else ''}</td>"
+        f"<td class='r'>{f'{value.ratio:.3g}x' if value.ratio is not None else ''}</td>"
+        f'<td class="{tone}">{_e(trend)}</td></tr>'
+    )
 
 
 def _severity(severity: str | None) -> str:

@@ -18,12 +18,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit_report._analysis import render_analysis
-from perfkit_report._dashboard import Dashboard, build_dashboard
 from perfkit_report._exceptions import InputError
-from perfkit_report._html_report import render_html_report
-from perfkit_report._markdown_report import render_markdown_report
-from perfkit_report._store import History
+from perfkit_report._history import History
+from perfkit_report._render._analysis import render_analysis
+from perfkit_report._render._dashboard import Dashboard, build_dashboard
+from perfkit_report._render._html_report import render_html_report
+from perfkit_report._render._markdown_report import render_markdown_report
 from perfkit_report._targets import Targets
 
 __all__ = ["RenderedReport", "render_report"]

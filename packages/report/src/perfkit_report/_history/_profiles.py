@@ -25,8 +25,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import ProfileSummaryError
-from perfkit_report._timestamps import format_timestamp, parse_timestamp
-from perfkit_report._transaction import write_transaction
+from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
+from perfkit_report._history._transaction import write_transaction
 
 __all__ = [
     "PROFILE_SUMMARY_VERSION",

@@ -19,15 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from perfkit_report._timestamps import parse_timestamp
+from perfkit_report._history import ResultRow, parse_timestamp
 
 __all__ = [
     "MAX_POINTS",
     "BenchmarkSeries",
     "Point",
-    "ResultRow",
     "RunInfo",
-    "as_float",
     "build_series",
     "format_day",
     "run_time",
@@ -53,21 +51,6 @@ class RunInfo:
     branch: str | None
     python: str | None = None
     """Python version (``3.11.7``) from the run's fingerprint, when recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    """The columns of one ``results`` row that the report reads (no raw samples)."""
-
-    benchmark: str
-    run_id: int
-    metric: str
-    unit: str
-    target: str | None
-    suite: str
-    median: float | None
-    p5: float | None
-    p95: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +83,6 @@ class BenchmarkSeries:
     """0: one point per run; N: one point per N UTC days."""
     skipped: int
     """Rows left out because their median was not a finite number."""
-
-
-def as_float(value: object) -> float | None:
-    """A finite float, or None (NULL, NaN, infinities, text that is not a number)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def run_time(started: str | None, ingested_at: str) -> float:

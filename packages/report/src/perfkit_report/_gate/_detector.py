@@ -525,23 +525,29 @@ def _verdict(
     # The interval as percent changes with the worse direction positive.
     low, high = (ci_low - 1.0) * 100.0, (ci_high - 1.0) * 100.0
     worse_low, worse_high = (low, high) if item.direction == "lower" else (-high, -low)
+    beyond = _beyond_threshold(worse_low, worse_high, t)
     if measured.test == "exact":
         # The interval is the point: the threshold alone decides (no test, no q).
-        if _at_least(worse_low, t):
-            return "regressed"
-        if _at_least(-worse_high, t):
-            return "improved"
-        return "same"
+        return beyond or "same"
     if min(measured.n_base, measured.n_head) < MIN_PROCESSES:
         return "inconclusive"
-    significant = q is not None and q < alpha
-    if significant and _at_least(worse_low, t):
-        return "regressed"
-    if significant and _at_least(-worse_high, t):
-        return "improved"
+    if beyond is not None and q is not None and q < alpha:
+        return beyond
     if -t < worse_low and worse_high < t:
         return "same"
     return "inconclusive"
+
+
+def _beyond_threshold(
+    worse_low: float, worse_high: float, threshold: float
+) -> Literal["regressed", "improved"] | None:
+    """Which side of the threshold the whole interval lies on (worse: regressed; better:
+    improved), or None when it reaches inside it."""
+    if _at_least(worse_low, threshold):
+        return "regressed"
+    if _at_least(-worse_high, threshold):
+        return "improved"
+    return None
 
 
 # -- more samples --------------------------------------------------------------------------------

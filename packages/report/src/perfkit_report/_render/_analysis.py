@@ -20,15 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit_report._dashboard import (
+from perfkit_report._escape import escape_markdown as esc
+from perfkit_report._history import ProfileCapture
+from perfkit_report._render._dashboard import (
     BenchmarkView,
     Dashboard,
     ProfileView,
     TrendChange,
     relative_link,
 )
-from perfkit_report._escape import escape_markdown as esc
-from perfkit_report._series import format_day
+from perfkit_report._render._series import format_day
 from perfkit_report._targets import TargetRule
 from perfkit_report._units import format_percent, format_rate, format_value
 
@@ -300,16 +301,7 @@ def _profile_lines(profile: ProfileView, out_dir: Path) -> list[str]:
     header = f"- target **{esc(profile.target)}**"
     if capture is None:
         return [header + ": " + esc("; ".join(profile.problems) or "summary unreadable")]
-    header += f", captured {esc(capture.captured[:16].replace('T', ' '))} UTC"
-    if capture.commit:
-        header += f" at {esc(capture.commit[:12])}"
-    if capture.workload:
-        header += f" ({esc(capture.workload)})"
-    if capture.peak_memory_bytes is not None:
-        header += f"; peak memory {format_value(capture.peak_memory_bytes, 'byte')}"
-    if capture.allocations is not None:
-        header += f", {capture.allocations:,} allocations"
-    lines = [header]
+    lines = [header + _capture_text(capture)]
     for spot in capture.top_cpu[:TOP_HOTSPOTS]:
         share = format_percent(spot.cpu_percent, signed=False)
         lines.append(f"    - CPU {share}: {esc(spot.function)} ({esc(spot.where)})")
@@ -331,57 +323,34 @@ def _profile_lines(profile: ProfileView, out_dir: Path) -> list[str]:
     return lines
 
 
+def _capture_text(capture: ProfileCapture) -> str:
+    """When, at which commit, what, and how much memory a capture took."""
+    text = f", captured {esc(capture.captured[:16].replace('T', ' '))} UTC"
+    if capture.commit:
+        text += f" at {esc(capture.commit[:12])}"
+    if capture.workload:
+        text += f" ({esc(capture.workload)})"
+    if capture.peak_memory_bytes is not None:
+        text += f"; peak memory {format_value(capture.peak_memory_bytes, 'byte')}"
+    if capture.allocations is not None:
+        text += f", {capture.allocations:,} allocations"
+    return text
+
+
 def _recommendations(
     dashboard: Dashboard,
     missed: Sequence[tuple[BenchmarkView, list[Gap]]],
     regressions: Sequence[tuple[BenchmarkView, TrendChange]],
 ) -> list[str]:
-    items: list[str] = []
-    regressed = {view.id: change for view, change in reversed(regressions)}
-    for view, gaps in missed[:TOP]:
-        gap = "; ".join(gap.text for gap in gaps) or "misses its goal"
-        change = _last_regression(view)
-        if change is not None:
-            items.append(
-                f"{_name(view)} ({esc(gap)}) stepped {format_percent(change.percent)} between "
-                f"{esc(change.commit_range)}: bisect that range first."
-            )
-            continue
-        profile = dashboard.profile_for(view.target)
-        if profile is not None and profile.capture is not None and profile.capture.top_cpu:
-            spot = profile.capture.top_cpu[0]
-            items.append(
-                f"{_name(view)} ({esc(gap)}) has no step in its history, so the gap is in the "
-                f"design: start from {esc(spot.function)} ({esc(spot.where)}), "
-                f"{format_percent(spot.cpu_percent, signed=False)} of CPU in the latest "
-                f"{esc(profile.target)} profile."
-            )
-        elif view.target:
-            items.append(
-                f"{_name(view)} ({esc(gap)}) has no step in its history and no profile: profile "
-                f"it with `inv profile --target {esc(view.target)}`."
-            )
-        else:
-            items.append(f"{_name(view)} ({esc(gap)}): profile its workload to find where.")
-    for view, change in regressions[:TOP]:
-        if view.id in {v.id for v, _ in missed}:
-            continue
-        if regressed.get(view.id) is not change:
-            continue
-        status = view.latest.check.status if view.latest is not None else "none"
-        standing = "still meets its goal" if status == "met" else "misses no goal"
-        items.append(
-            f"{_name(view)} {standing} but stepped {format_percent(change.percent)} "
-            f"between {esc(change.commit_range)}: check that the cost was intended."
-        )
-    for view in dashboard.benchmarks:
-        if view.drift is None or not view.drift.notable or not view.drift.worsening:
-            continue
-        items.append(
-            f"{_name(view)} drifts {format_percent(view.drift.fit.percent)} per "
-            f"{view.drift.per} ({format_percent(view.drift.total_percent)} in all): no single "
-            "commit to blame; compare profiles across the period."
-        )
+    items = [_missed_item(dashboard, view, gaps) for view, gaps in missed[:TOP]]
+    items += _regression_items(missed, regressions)
+    items += [
+        f"{_name(view)} drifts {format_percent(view.drift.fit.percent)} per "
+        f"{view.drift.per} ({format_percent(view.drift.total_percent)} in all): no single "
+        "commit to blame; compare profiles across the period."
+        for view in dashboard.benchmarks
+        if view.drift is not None and view.drift.notable and view.drift.worsening
+    ]
     few = [view for view in dashboard.benchmarks if view.trend_basis in ("processes", "none")]
     if few:
         items.append(
@@ -395,6 +364,52 @@ def _recommendations(
     if not items:
         items.append("Nothing needs action: every checked goal is met and no regression was found.")
     return [f"{index}. {item}" for index, item in enumerate(items[: 2 * TOP], start=1)]
+
+
+def _missed_item(dashboard: Dashboard, view: BenchmarkView, gaps: Sequence[Gap]) -> str:
+    """Where to start on a missed goal: the step that caused it, else the profile's hotspot."""
+    gap = "; ".join(gap.text for gap in gaps) or "misses its goal"
+    change = _last_regression(view)
+    if change is not None:
+        return (
+            f"{_name(view)} ({esc(gap)}) stepped {format_percent(change.percent)} between "
+            f"{esc(change.commit_range)}: bisect that range first."
+        )
+    profile = dashboard.profile_for(view.target)
+    if profile is not None and profile.capture is not None and profile.capture.top_cpu:
+        spot = profile.capture.top_cpu[0]
+        return (
+            f"{_name(view)} ({esc(gap)}) has no step in its history, so the gap is in the "
+            f"design: start from {esc(spot.function)} ({esc(spot.where)}), "
+            f"{format_percent(spot.cpu_percent, signed=False)} of CPU in the latest "
+            f"{esc(profile.target)} profile."
+        )
+    if view.target:
+        return (
+            f"{_name(view)} ({esc(gap)}) has no step in its history and no profile: profile "
+            f"it with `inv profile --target {esc(view.target)}`."
+        )
+    return f"{_name(view)} ({esc(gap)}): profile its workload to find where."
+
+
+def _regression_items(
+    missed: Sequence[tuple[BenchmarkView, list[Gap]]],
+    regressions: Sequence[tuple[BenchmarkView, TrendChange]],
+) -> list[str]:
+    """The largest steps of benchmarks that miss no goal (a benchmark once, at its largest)."""
+    regressed = {view.id: change for view, change in reversed(regressions)}
+    missing = {view.id for view, _ in missed}
+    items = []
+    for view, change in regressions[:TOP]:
+        if view.id in missing or regressed.get(view.id) is not change:
+            continue
+        status = view.latest.check.status if view.latest is not None else "none"
+        standing = "still meets its goal" if status == "met" else "misses no goal"
+        items.append(
+            f"{_name(view)} {standing} but stepped {format_percent(change.percent)} "
+            f"between {esc(change.commit_range)}: check that the cost was intended."
+        )
+    return items
 
 
 def _last_regression(view: BenchmarkView) -> TrendChange | None:

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import SchemaTooNew, StoreCorrupt
-from perfkit_report._packed import pack_floats
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._transaction import write_transaction
+from perfkit_report._history._packed import pack_floats
+from perfkit_report._history._timestamps import format_timestamp, now_utc
+from perfkit_report._history._transaction import write_transaction
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations"]
 

@@ -10,7 +10,12 @@ Connections are configured the same way every time (``History.open``):
   mid-transaction leaves only uncommitted WAL frames, which the next open discards.
 - The schema is brought up to date by the named migrations in ``_migrations``.
 
-Every write is one immediate transaction: one per ingested run, one per prune, one per baseline.
+Every write is one immediate transaction: one per ingested run, one per prune, one per baseline,
+one per check of the regression gate (its runs, its row and its verdicts), one per evaluation.
+
+``History`` is the package's only door to the database: the gate and the reports call its
+methods and get records back (``_records``); the SQL lives here and in the modules behind it
+(``_migrations``, ``_retention``, ``_profiles``, ``_checks``, ``_evaluations``).
 """
 
 from __future__ import annotations
@@ -20,13 +25,12 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from sqlite_utils import Database
 
@@ -38,28 +42,37 @@ from perfkit_report._exceptions import (
     UnknownBaseline,
     UnknownRun,
 )
-from perfkit_report._ingest import ParsedRun, read_result_file
-from perfkit_report._migrations import applied_migrations, apply_migrations
-from perfkit_report._packed import pack_floats, unpack_floats
-from perfkit_report._profiles import (
+from perfkit_report._history._checks import CheckRow, StoredVerdict, insert_check, load_verdicts
+from perfkit_report._history._evaluations import EvaluationRow, insert_evaluations
+from perfkit_report._history._ingest import ParsedRun, read_result_file
+from perfkit_report._history._migrations import applied_migrations, apply_migrations
+from perfkit_report._history._packed import pack_floats, unpack_floats
+from perfkit_report._history._profiles import (
     ProfileIngestResult,
     ProfileRecord,
     load_profiles,
     read_profile_summary,
     store_profiles,
 )
-from perfkit_report._retention import PruneResult, prune_history
-from perfkit_report._timestamps import format_timestamp, now_utc
-from perfkit_report._transaction import write_transaction
+from perfkit_report._history._records import (
+    Baseline,
+    IngestResult,
+    RecordedCheck,
+    ResultRecord,
+    ResultRow,
+    RunHeader,
+    RunRecord,
+    VerdictRecord,
+    as_float,
+    baseline_record,
+    result_record,
+    run_record,
+)
+from perfkit_report._history._retention import PruneResult, prune_history
+from perfkit_report._history._timestamps import format_timestamp, now_utc
+from perfkit_report._history._transaction import write_transaction
 
-__all__ = [
-    "DEFAULT_BUSY_TIMEOUT",
-    "Baseline",
-    "History",
-    "IngestResult",
-    "ResultRecord",
-    "RunRecord",
-]
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "History"]
 
 # Seconds a writer waits for another process's write lock. An ingest of a few thousand result
 # rows commits in well under a second here; 30 s absorbs a queue of several concurrent ingests
@@ -77,79 +90,6 @@ _PAUSE_SECONDS_ENV = "PERFKIT_REPORT_TEST_PAUSE_SECONDS"
 
 # Runs ordered by when they ran; runs with no date at all fall back to when they were ingested.
 _RUN_TIME = "COALESCE(runs.started, runs.ingested_at)"
-
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One row of ``runs``; JSON columns decoded."""
-
-    id: int
-    run_key: str
-    source: str
-    started: str | None
-    finished: str | None
-    commit_sha: str | None
-    branch: str | None
-    dirty: bool | None
-    mode: str | None
-    fingerprint: Mapping[str, Any]
-    tool_versions: Mapping[str, Any]
-    failed: tuple[Mapping[str, Any], ...]
-    status: str
-    ingested_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRecord:
-    """One row of ``results``; ``samples`` and ``process_medians`` are None once pruned."""
-
-    id: int
-    run_id: int
-    benchmark: str
-    metric: str
-    unit: str
-    target: str | None
-    suite: str
-    n: int
-    median: float
-    mean: float
-    stdev: float | None
-    min: float
-    max: float
-    p5: float
-    p95: float
-    mad: float
-    samples: tuple[float, ...] | None
-    process_medians: tuple[float, ...] | None
-    metadata: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """A named, pinned run (its raw samples are never pruned)."""
-
-    name: str
-    run_id: int
-    pinned: bool
-    created: str
-    note: str | None
-    branch: str | None = None
-    """The branch the baseline tracks (``baseline set NAME --branch B``), or None."""
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What ``History.ingest`` did with one file."""
-
-    run_id: int
-    run_key: str
-    source: str
-    benchmarks: tuple[str, ...]
-    status: str
-    skipped: bool
-    """True when a run with this run_key was already stored; nothing was written."""
 
 
 class History:
@@ -199,11 +139,6 @@ class History:
         """The database file."""
         return self._path
 
-    @property
-    def db(self) -> Database:
-        """The sqlite-utils Database (for perfkit-report's own later modules and tests)."""
-        return self._db
-
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
@@ -241,14 +176,33 @@ class History:
             return self._store_run(run)
 
     def store_check(
-        self, runs: Sequence[ParsedRun], write: Callable[[Database, list[IngestResult]], _T]
-    ) -> tuple[list[IngestResult], _T]:
-        """Store runs (each a no-op if already present, as ``store``) and then whatever ``write``
-        writes with their ids, all in one transaction: the regression gate's check, its runs and
-        its verdicts are recorded together or not at all."""
+        self,
+        runs: Mapping[str, ParsedRun],
+        check: CheckRow,
+        verdicts: Sequence[StoredVerdict],
+        *,
+        base_run_id: int | None = None,
+    ) -> RecordedCheck:
+        """Store the check's runs by role (``base``, ``head``; each a no-op if already present,
+        as ``store``), its ``checks`` row and one ``verdicts`` row per verdict, all in one
+        transaction: recorded together or not at all. ``base_run_id`` names a stored base run
+        (a baseline's) instead of a base file."""
         with _translated_errors(self._path), write_transaction(self._db, "recording a check"):
-            stored = [self._store_run(run) for run in runs]
-            return stored, write(self._db, stored)
+            run_ids = {role: self._store_run(run).run_id for role, run in runs.items()}
+            if base_run_id is not None:
+                run_ids["base"] = base_run_id
+            check_id = insert_check(self._db, check, run_ids, verdicts)
+        return RecordedCheck(check_id, run_ids)
+
+    def store_evaluation(self, label: str, rows: Sequence[EvaluationRow]) -> int:
+        """Store the rows of one evaluation of the gate in one transaction; return how many."""
+        try:
+            return insert_evaluations(self._db, label, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self._path}: cannot store the evaluation ({exc}); check the file and its "
+                "directory"
+            ) from exc
 
     def _store_run(self, run: ParsedRun) -> IngestResult:
         """``store`` inside a transaction the caller holds."""
@@ -327,7 +281,7 @@ class History:
     def runs(self) -> list[RunRecord]:
         """Every run, oldest first (by start time, or ingest time when the file had no date)."""
         return [
-            _run_record(row)
+            run_record(row)
             for row in self._db.query(f"SELECT * FROM runs ORDER BY {_RUN_TIME}, runs.id")
         ]
 
@@ -339,7 +293,7 @@ class History:
                 f"{self._path}: no run has id {run_id}; see the ids with "
                 "`perfkit-report summary --run latest` or `perfkit-report baseline list`"
             )
-        return _run_record(rows[0])
+        return run_record(rows[0])
 
     def latest_run(self, branch: str | None = None) -> RunRecord | None:
         """The run that started last (ties: the one ingested last), of ``branch`` when given;
@@ -351,12 +305,12 @@ class History:
                 params,
             )
         )
-        return _run_record(rows[0]) if rows else None
+        return run_record(rows[0]) if rows else None
 
     def results(self, run_id: int) -> list[ResultRecord]:
         """The results of one run, in the order the file listed them."""
         return [
-            _result_record(row)
+            result_record(row)
             for row in self._db.query(
                 "SELECT * FROM results WHERE run_id = ? ORDER BY id", [run_id]
             )
@@ -368,7 +322,76 @@ class History:
             "SELECT results.* FROM results JOIN runs ON runs.id = results.run_id "
             f"WHERE results.benchmark = ? ORDER BY {_RUN_TIME}, runs.id"
         )
-        return [_result_record(row) for row in self._db.query(sql, [benchmark])]
+        return [result_record(row) for row in self._db.query(sql, [benchmark])]
+
+    # --- what the reports read ----------------------------------------------------------------
+
+    def run_headers(self) -> list[RunHeader]:
+        """Every run's id, times, commit, branch and fingerprint (no order)."""
+        return [
+            RunHeader(
+                id=int(row["id"]),
+                started=row["started"],
+                ingested_at=row["ingested_at"],
+                commit_sha=row["commit_sha"],
+                branch=row["branch"],
+                fingerprint=_lenient_object(row["fingerprint"]),
+            )
+            for row in self._db.query(
+                "SELECT id, started, ingested_at, commit_sha, branch, fingerprint FROM runs"
+            )
+        ]
+
+    def result_rows(self, run_ids: Sequence[int] | None = None) -> list[ResultRow]:
+        """The summary columns of every result (of the runs ``run_ids`` when given), by
+        benchmark and then in run order; no raw samples."""
+        where, params = "", list(run_ids or ())
+        if run_ids is not None:
+            where = f"WHERE r.run_id IN ({', '.join('?' * len(params))}) "
+        sql = (
+            "SELECT r.benchmark, r.run_id, r.metric, r.unit, r.target, r.suite, r.median, r.p5, "
+            f"r.p95 FROM results r JOIN runs ON runs.id = r.run_id {where}ORDER BY r.benchmark, "
+            f"{_RUN_TIME}, runs.id"
+        )
+        return [
+            ResultRow(
+                benchmark=row[0],
+                run_id=row[1],
+                metric=row[2],
+                unit=row[3],
+                target=row[4],
+                suite=row[5],
+                median=as_float(row[6]),
+                p5=as_float(row[7]),
+                p95=as_float(row[8]),
+            )
+            for row in self._db.execute(sql, params).fetchall()
+        ]
+
+    def references(self, run_id: int) -> dict[str, str]:
+        """benchmark -> the reference benchmark it names (``perfkit_reference``) in one run."""
+        rows = self._db.execute(
+            "SELECT benchmark, json_extract(metadata, '$.perfkit_reference') FROM results "
+            "WHERE run_id = ? AND json_valid(metadata)",
+            [run_id],
+        ).fetchall()
+        return {str(row[0]): str(row[1]) for row in rows if row[1]}
+
+    def process_medians(
+        self, benchmark: str, run_ids: Sequence[int]
+    ) -> dict[int, tuple[float, ...] | None]:
+        """run id -> one benchmark's finite per-process medians in those runs; None when pruned
+        or unreadable (a run that did not measure it is absent)."""
+        rows = self._db.execute(
+            "SELECT run_id, process_medians FROM results WHERE benchmark = ? AND run_id IN "
+            f"({', '.join('?' * len(run_ids))})",
+            [benchmark, *run_ids],
+        ).fetchall()
+        return {int(row[0]): _finite(row[1]) for row in rows}
+
+    def verdicts(self, run_id: int) -> tuple[VerdictRecord, ...]:
+        """The regression gate's verdicts recorded for a (head) run, by benchmark."""
+        return load_verdicts(self._db, run_id)
 
     # --- baselines ----------------------------------------------------------------------------
 
@@ -426,13 +449,13 @@ class History:
                 f"`perfkit-report baseline list`, or create it with "
                 f"`perfkit-report baseline set {name} --run ID`"
             )
-        return _baseline(rows[0])
+        return baseline_record(rows[0])
 
     def baselines(self, branch: str | None = None) -> list[Baseline]:
         """Every baseline (tracking ``branch`` when given), by name."""
         where, params = ("WHERE branch = ? ", [branch]) if branch is not None else ("", [])
         return [
-            _baseline(row)
+            baseline_record(row)
             for row in self._db.query(f"SELECT * FROM baselines {where}ORDER BY name", params)
         ]
 
@@ -457,6 +480,15 @@ class History:
         """Every stored profile capture, newest first."""
         with _translated_errors(self._path):
             return load_profiles(self._db)
+
+    # --- the file -----------------------------------------------------------------------------
+
+    def to_single_file(self) -> None:
+        """Write the WAL back into the database file and leave WAL mode, so the file alone holds
+        the history (to copy or rename it while closed). The next ``open`` returns to WAL."""
+        with _translated_errors(self._path):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA journal_mode = DELETE")
 
 
 @contextmanager
@@ -498,55 +530,21 @@ def _dumps(value: object) -> str:
     return _JSON.encode(value)
 
 
-def _run_record(row: Mapping[str, Any]) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        run_key=row["run_key"],
-        source=row["source"],
-        started=row["started"],
-        finished=row["finished"],
-        commit_sha=row["commit_sha"],
-        branch=row["branch"],
-        dirty=None if row["dirty"] is None else bool(row["dirty"]),
-        mode=row["mode"],
-        fingerprint=json.loads(row["fingerprint"]),
-        tool_versions=json.loads(row["tool_versions"]),
-        failed=tuple(json.loads(row["failed"])),
-        status=row["status"],
-        ingested_at=row["ingested_at"],
-    )
+def _lenient_object(text: str | None) -> dict[str, Any]:
+    """A JSON object column as a dict; empty when the text is not one (a damaged row)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _result_record(row: Mapping[str, Any]) -> ResultRecord:
-    return ResultRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        benchmark=row["benchmark"],
-        metric=row["metric"],
-        unit=row["unit"],
-        target=row["target"],
-        suite=row["suite"],
-        n=row["n"],
-        median=row["median"],
-        mean=row["mean"],
-        stdev=row["stdev"],
-        min=row["min"],
-        max=row["max"],
-        p5=row["p5"],
-        p95=row["p95"],
-        mad=row["mad"],
-        samples=unpack_floats(row["samples"]),
-        process_medians=unpack_floats(row["process_medians"]),
-        metadata=json.loads(row["metadata"]),
-    )
-
-
-def _baseline(row: Mapping[str, Any]) -> Baseline:
-    return Baseline(
-        name=row["name"],
-        run_id=row["run_id"],
-        pinned=bool(row["pinned"]),
-        created=row["created"],
-        note=row["note"],
-        branch=row["branch"],
-    )
+def _finite(value: bytes | str | None) -> tuple[float, ...] | None:
+    """A packed float column's finite values; None when NULL (pruned) or unreadable."""
+    try:
+        values = unpack_floats(value)
+    except (TypeError, ValueError):
+        return None
+    if values is None:
+        return None
+    return tuple(number for number in map(as_float, values) if number is not None)

@@ -36,7 +36,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["LoadedBenchmark", "LoadedSuite", "load_suite"]
 
@@ -192,14 +192,45 @@ def _valid_metadata(metadata: Any) -> bool:
 def _load_benchmark(
     bench_json: Any, suite_md: dict[str, Any]
 ) -> tuple[LoadedBenchmark, tuple[datetime.datetime, datetime.datetime] | None] | None:
+    runs = _load_runs(bench_json, suite_md)
+    if runs is None:
+        return None
+    processes = _processes(runs.values)
+    # Only keys set by some run can differ between runs; the rest are the base's values.
+    varying = set().union(*runs.owns)
+    described = _described(runs.base, runs.owns, varying)
+    if processes is None or described is None:
+        return None
+    name, unit, metadata = described
+    bench = LoadedBenchmark(name=name, unit=unit, metadata=metadata, processes=processes)
+    if "date" not in runs.base and "date" not in varying:
+        return bench, None  # no run has a date (a file written without pyperf's metadata)
+    try:
+        dates = _benchmark_dates(runs.base, runs.owns, runs.runs_json, runs.warmups)
+    except (ValueError, TypeError, OverflowError):
+        return None  # a malformed date: pyperf's get_dates raises, and the caller reports it
+    return bench, dates
+
+
+class _Runs(NamedTuple):
+    """One benchmark's runs as read, each checked on its own."""
+
+    base: dict[str, Any]
+    """Suite metadata overridden by the benchmark's."""
+    runs_json: list[dict[str, Any]]
+    owns: list[dict[str, Any]]
+    """Each run's own metadata."""
+    values: list[list[Any]]
+    warmups: list[tuple[tuple[int, float], ...]]
+
+
+def _load_runs(bench_json: Any, suite_md: dict[str, Any]) -> _Runs | None:
     if type(bench_json) is not dict:
         return None
     bench_md = bench_json.get("metadata", {})
     runs_json = bench_json.get("runs")
     if not _valid_metadata(bench_md) or type(runs_json) is not list or not runs_json:
         return None
-    base = dict(suite_md, **bench_md) if suite_md else bench_md
-
     owns: list[dict[str, Any]] = []
     values_lists: list[list[Any]] = []
     warmups: list[tuple[tuple[int, float], ...]] = []
@@ -220,48 +251,43 @@ def _load_benchmark(
         owns.append(own)
         values_lists.append(values)
         warmups.append(checked_warmups)
-    # pyperf: every value a number > 0 (bool is left to pyperf).
+    base = dict(suite_md, **bench_md) if suite_md else bench_md
+    return _Runs(base, runs_json, owns, values_lists, warmups)
+
+
+def _processes(values_lists: list[list[Any]]) -> tuple[tuple[float, ...], ...] | None:
+    """Each run's values as floats; None unless every value is a number > 0 (as pyperf checks;
+    bool is left to pyperf)."""
     flat = list(chain.from_iterable(values_lists))
     types = set(map(type, flat))
     if not types <= _NUMBER_TYPES or (flat and min(flat) <= 0):
         return None
     if types <= _FLOAT_TYPE:  # JSON numbers with a fraction or exponent: floats already
-        processes = tuple(map(tuple, values_lists))
-    else:
-        processes = tuple(tuple(map(float, values)) for values in values_lists)
+        return tuple(map(tuple, values_lists))
+    return tuple(tuple(map(float, values)) for values in values_lists)
 
+
+def _described(
+    base: dict[str, Any], owns: list[dict[str, Any]], varying: set[str]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(name, unit, metadata) as pyperf's Benchmark gives them; None when the first run has no
+    name or a checked key differs between runs."""
     # Benchmark.get_metadata() starts from the first run's merged metadata (its key order too).
     first = dict(base, **owns[0]) if owns[0] else dict(base)
     # Benchmark(): the first run must carry the name; name and unit are the first run's.
     if "name" not in first:
         return None
-    name = first["name"]
-    unit = first.get("unit", _DEFAULT_UNIT)
-    # Only keys set by some run can differ between runs; the rest are the base's values.
-    varying = set().union(*owns)
+    name, unit = str(first["name"]), str(first.get("unit", _DEFAULT_UNIT))
     for key in varying:
         reference = first.get(key, _MISSING)
         fallback = base.get(key, _MISSING)
         for own in owns:
-            value = own.get(key, fallback)
-            if value != reference:
+            if own.get(key, fallback) != reference:
                 if key in _CHECKED_METADATA:
                     return None  # pyperf: "incompatible benchmark, metadata ... is different"
                 first.pop(key, None)
                 break
-    bench = LoadedBenchmark(
-        name=str(name),
-        unit=str(unit),
-        metadata=first,
-        processes=processes,
-    )
-    if "date" not in base and "date" not in varying:
-        return bench, None  # no run has a date (a file written without pyperf's metadata)
-    try:
-        dates = _benchmark_dates(base, owns, runs_json, warmups)
-    except (ValueError, TypeError, OverflowError):
-        return None  # a malformed date: pyperf's get_dates raises, and the caller reports it
-    return bench, dates
+    return name, unit, first
 
 
 def _warmups(warmups: Any) -> tuple[tuple[int, float], ...] | None:
