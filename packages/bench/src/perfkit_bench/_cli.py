@@ -1,5 +1,5 @@
 """The ``perfkit-bench`` command: one sub-command per module (``list`` in ``_listing``, ``run``,
-``ab`` and ``instructions`` in their own sub-packages).
+``ab``, ``instructions`` and ``regression`` in their own sub-packages).
 
 Only :func:`main` turns errors into exit codes: 0 ok, 1 a benchmark failed (or all did),
 2 bad usage or bad input, 130 interrupted. Errors go to stderr as one line naming the fix;
@@ -16,6 +16,7 @@ from perfkit_bench._ab import add_ab_command
 from perfkit_bench._exceptions import PerfkitBenchError, RunFailed, WorkerError
 from perfkit_bench._instructions import add_instructions_command
 from perfkit_bench._listing import add_list_command
+from perfkit_bench._regression import add_regression_command
 from perfkit_bench._run import add_run_command, report_failure
 
 __all__ = ["build_parser", "main"]
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_run_command,
         add_ab_command,
         add_instructions_command,
+        add_regression_command,
     ):
         add(commands)
     return parser
