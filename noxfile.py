@@ -21,7 +21,8 @@ ROOT = Path(__file__).parent
 PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").exists())
 PYTHON = "3.11"
 LINT_DEPS = ["ruff==0.17.5"]
-TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest"]
+# nox and invoke ship their own type information: noxfile.py and tasks.py are checked with them.
+TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest", "nox==2026.10.20", "invoke==3.0.3"]
 # Libraries the suites measure beside the runtime (reference implementations, optional codecs).
 BENCH_DEPS = ["pykka==4.5.0", "orjson", "msgpack"]
 
@@ -55,9 +56,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check every package's src/ with mypy in strict mode."""
+    """Type-check every package's src/, noxfile.py and tasks.py with mypy in strict mode."""
     session.install(*TYPECHECK_DEPS, *(f"-e./packages/{p}[test]" for p in PACKAGES))
-    session.run("mypy", *(f"packages/{p}/src" for p in PACKAGES), *session.posargs)
+    session.run(
+        "mypy", *(f"packages/{p}/src" for p in PACKAGES), "noxfile.py", "tasks.py", *session.posargs
+    )
 
 
 @nox.session(python=PYTHON, default=False)
