@@ -10,14 +10,8 @@ One ``AgentRef`` subclass per delivery mode keeps each hot path free of mode che
 - ``AsyncRef``: agents with mail are scheduled on the event loop with ``call_soon`` (plain
   ``def`` handlers) or as a task (``async def`` handlers); idle agents cost no task.
 
-The mailbox is a ``collections.deque`` with the capacity kept as an int (``sys.maxsize`` when
-unbounded), so the bounded check is one comparison. Measured here, ``queue.Queue`` is 16x slower
-than ``SimpleQueue`` across threads and ``asyncio.Queue`` about 2x slower than a deque plus a
-wake-up, which is why neither is used. A stopped agent gets capacity 0, so the same comparison
-routes messages for it to the slow path that dead-letters them.
-
-Plain messages go into the deque as they are; ``ask``, stop and start requests travel as an
-``_Envelope``, which a ``type(msg) is _Envelope`` check tells apart for free.
+The mailbox (capacity, overflow policies, drops, waiting for room) is ``_mailbox.Mailbox``, the
+base class of ``AgentRef``; a stopped agent's mailbox refuses mail through ``AgentRef._refuse``.
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -38,14 +31,26 @@ from perfkit_runtime._exceptions import (
     ModeError,
     RuntimeClosed,
 )
-from perfkit_runtime._statistics import AgentStats, LatencyRecorder, MailboxStats
+from perfkit_runtime._mailbox import (
+    ASK,
+    RUNNING,
+    START,
+    STOP,
+    STOPPED,
+    STOPPING,
+    UNBOUNDED,
+    Envelope,
+    Mailbox,
+    fail_envelope,
+    unwrap,
+)
+from perfkit_runtime._statistics import AgentStats, LatencyRecorder
 
 if TYPE_CHECKING:
     from perfkit_runtime._agent import Agent
     from perfkit_runtime._runtime import Runtime
 
 __all__ = [
-    "OVERFLOW_POLICIES",
     "SUPERVISION_POLICIES",
     "AgentRef",
     "AsyncRef",
@@ -55,24 +60,7 @@ __all__ = [
 
 logger = logging.getLogger("perfkit_runtime")
 
-UNBOUNDED = sys.maxsize
-OVERFLOW_POLICIES = ("block", "drop_newest", "drop_oldest", "fail")
 SUPERVISION_POLICIES = ("resume", "restart", "stop")
-
-RUNNING, STOPPING, STOPPED = "running", "stopping", "stopped"
-
-_ASK, _STOP, _START = 0, 1, 2
-
-
-class _Envelope:
-    """A request that needs more than delivery: an ask (with its reply slot), a stop, a start."""
-
-    __slots__ = ("kind", "msg", "reply")
-
-    def __init__(self, kind: int, msg: Any = None, reply: Any = None) -> None:
-        self.kind = kind
-        self.msg = msg
-        self.reply = reply
 
 
 class _SyncReply:
@@ -127,7 +115,7 @@ class _AsyncReply:
             self.fut.set_exception(error)
 
 
-class AgentRef:
+class AgentRef(Mailbox):
     """Handle to a spawned agent: ``tell``, ``send``, ``ask`` and their batch forms.
 
     ``tell`` never blocks: on a full mailbox it applies the agent's overflow policy. ``send``
@@ -138,23 +126,17 @@ class AgentRef:
         "__weakref__",
         "_agent",
         "_args",
-        "_cap",
         "_cls",
-        "_dropped",
         "_errors",
         "_handle",
         "_history",
         "_kwargs",
         "_name",
-        "_overflow",
         "_pool",
         "_processed",
-        "_q",
         "_restarts",
-        "_room_waiters",
         "_rt",
         "_scheduled",
-        "_state",
         "_stop_waiters",
         "_supervision",
         "_timing",
@@ -242,7 +224,7 @@ class AgentRef:
         if len(q) >= self._cap and not self._make_room(msg):
             return
         if self._history is not None:
-            self._history.record(self.name, _unwrap(msg))
+            self._history.record(self.name, unwrap(msg))
         q.append(msg)
         if not self._scheduled:
             self._schedule()
@@ -259,46 +241,21 @@ class AgentRef:
                 if len(q) >= self._cap and not self._make_room(msg):
                     continue
                 if self._history is not None:
-                    self._history.record(self.name, _unwrap(msg))
+                    self._history.record(self.name, unwrap(msg))
                 q.append(msg)
         if q and not self._scheduled:
             self._schedule()
 
-    def _make_room(self, msg: Any) -> bool:
-        """Slow path of a full (or stopped) mailbox. True: append ``msg`` now; False: it was handled."""
-        if self._state != RUNNING:
-            if self._rt._closed:
-                _fail_envelope(msg, RuntimeClosed("the runtime is closed; create a new Runtime"))
-                raise RuntimeClosed(
-                    f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
-                )
-            _fail_envelope(msg, AgentStopped(f"agent {self.name!r} has stopped"))
-            self._rt.router.dead_letters.add(self.name, _unwrap(msg), "agent stopped")
-            return False
-        policy = self._overflow
-        if policy == "drop_newest":
-            self._dropped += 1
-            _fail_envelope(msg, self._full_error())
-            return False
-        if policy == "drop_oldest":
-            try:
-                old = self._q.popleft()
-            except IndexError:  # capacity 0, or drained meanwhile by a worker
-                if self._cap > 0:
-                    return True
-                self._dropped += 1
-                _fail_envelope(msg, self._full_error())
-                return False
-            self._dropped += 1
-            _fail_envelope(old, self._full_error())
-            return True
-        raise self._full_error()
-
-    def _full_error(self) -> MailboxFull:
-        return MailboxFull(
-            f"mailbox of agent {self.name!r} is full (capacity {self._cap}); use send() to wait "
-            f"for room, raise capacity, or spawn with overflow='drop_oldest'/'drop_newest'"
-        )
+    def _refuse(self, msg: Any) -> bool:
+        """Mail for a stopped agent: a dead letter (its asker fails), or RuntimeClosed."""
+        if self._rt._closed:
+            fail_envelope(msg, RuntimeClosed("the runtime is closed; create a new Runtime"))
+            raise RuntimeClosed(
+                f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
+            )
+        fail_envelope(msg, AgentStopped(f"agent {self.name!r} has stopped"))
+        self._rt.router.dead_letters.add(self.name, unwrap(msg), "agent stopped")
+        return False
 
     def _schedule(self) -> None:
         raise NotImplementedError
@@ -320,7 +277,7 @@ class AgentRef:
             except IndexError:  # drop_oldest took one meanwhile
                 done -= 1
                 break
-            if type(msg) is _Envelope:
+            if type(msg) is Envelope:
                 if not self._envelope(msg):
                     break
                 handle = self._handler()
@@ -335,9 +292,9 @@ class AgentRef:
         if self._room_waiters:
             self._wake_senders()
 
-    def _envelope(self, env: _Envelope) -> bool:
+    def _envelope(self, env: Envelope) -> bool:
         """Handle an ask/stop/start request. False when the agent stopped."""
-        if env.kind == _ASK:
+        if env.kind == ASK:
             try:
                 value = self._handler()(env.msg)
             except Exception as exc:
@@ -346,7 +303,7 @@ class AgentRef:
             env.reply.done(value)
             return True
         self._processed -= 1  # a control request is not a message
-        if env.kind == _STOP:
+        if env.kind == STOP:
             self._finish_stop()
             return False
         self._agent.on_start()
@@ -412,10 +369,10 @@ class AgentRef:
                 msg = q.popleft()
             except IndexError:
                 break
-            if type(msg) is _Envelope and msg.kind != _ASK:
+            if type(msg) is Envelope and msg.kind != ASK:
                 continue
-            _fail_envelope(msg, AgentStopped(f"agent {self.name!r} stopped before handling it"))
-            dead.add(self.name, _unwrap(msg), reason)
+            fail_envelope(msg, AgentStopped(f"agent {self.name!r} stopped before handling it"))
+            dead.add(self.name, unwrap(msg), reason)
 
     def _request_stop(self) -> None:
         if self._state != RUNNING:
@@ -423,7 +380,7 @@ class AgentRef:
         self._state = STOPPING
         # Accepted messages are handled first: the stop request queues behind them, past capacity.
         self._cap = 0
-        self._q.append(_Envelope(_STOP))
+        self._q.append(Envelope(STOP))
         if not self._scheduled:
             self._schedule()
 
@@ -439,10 +396,6 @@ class AgentRef:
         pass
 
     # ------------------------------------------------------------------ statistics
-
-    @property
-    def mailbox_depth(self) -> int:
-        return len(self._q)
 
     def statistics(self) -> AgentStats:
         depth = len(self._q)
@@ -460,26 +413,6 @@ class AgentRef:
             latency=timing.snapshot() if timing is not None else None,
         )
 
-    def mailbox_statistics(self) -> MailboxStats:
-        depth = len(self._q)
-        cap = None if self._cap == UNBOUNDED or self._state != RUNNING else self._cap
-        return MailboxStats(
-            depth=depth,
-            capacity=cap,
-            saturation=(depth / cap) if cap else 0.0,
-            dropped=self._dropped,
-            overflow=self._overflow,
-        )
-
-
-def _fail_envelope(msg: Any, error: BaseException) -> None:
-    if type(msg) is _Envelope and msg.kind == _ASK:
-        msg.reply.fail(error)
-
-
-def _unwrap(msg: Any) -> Any:
-    return msg.msg if type(msg) is _Envelope else msg
-
 
 # ====================================================================== sync mode
 
@@ -496,9 +429,9 @@ class SyncRef(AgentRef):
         if len(q) >= self._cap and not self._make_room(msg):
             return
         if self._history is not None:
-            self._history.record(self.name, _unwrap(msg))
+            self._history.record(self.name, unwrap(msg))
         rt = self._rt
-        if rt._dispatching or self._scheduled or type(msg) is _Envelope:
+        if rt._dispatching or self._scheduled or type(msg) is Envelope:
             q.append(msg)
             if not self._scheduled:
                 self._schedule()
@@ -542,7 +475,7 @@ class SyncRef(AgentRef):
         if self._state != RUNNING:
             self._raise_stopped()
         reply = _SyncReply()
-        self.tell(_Envelope(_ASK, msg, reply))
+        self.tell(Envelope(ASK, msg, reply))
         if not reply.ready:
             self._rt._dispatch()
         if not reply.ready:
@@ -609,15 +542,7 @@ class ThreadRef(AgentRef):
             self.tell_batch(chunk)
 
     def _wait_room(self, n: int, timeout: float | None) -> None:
-        cond = self._rt._room
-        with cond:
-            self._room_waiters += 1
-            try:
-                ok = cond.wait_for(
-                    lambda: self._state != RUNNING or len(self._q) + n <= self._cap, timeout
-                )
-            finally:
-                self._room_waiters -= 1
+        ok = self._wait_room_blocking(self._rt._room, n, timeout)
         if self._state != RUNNING:
             self._raise_stopped()
         if not ok:
@@ -636,7 +561,7 @@ class ThreadRef(AgentRef):
         if self._state != RUNNING:
             self._raise_stopped()
         reply = _ThreadReply()
-        env = _Envelope(_ASK, msg, reply)
+        env = Envelope(ASK, msg, reply)
         if self._overflow == "block" and len(self._q) >= self._cap:
             self._wait_room(1, timeout)
         self.tell(env)
@@ -727,7 +652,7 @@ class AsyncRef(AgentRef):
             except IndexError:
                 done -= 1
                 break
-            if type(msg) is _Envelope:
+            if type(msg) is Envelope:
                 if not await self._envelope_async(msg):
                     break
                 continue
@@ -740,8 +665,8 @@ class AsyncRef(AgentRef):
         if self._room_waiters:
             self._wake_senders()
 
-    async def _envelope_async(self, env: _Envelope) -> bool:
-        if env.kind == _ASK:
+    async def _envelope_async(self, env: Envelope) -> bool:
+        if env.kind == ASK:
             try:
                 value = await _maybe_await(self._handler()(env.msg))
             except Exception as exc:
@@ -750,7 +675,7 @@ class AsyncRef(AgentRef):
             env.reply.done(value)
             return True
         self._processed -= 1  # a control request is not a message
-        if env.kind == _STOP:
+        if env.kind == STOP:
             await self._finish_stop_async()
             return False
         await _maybe_await(self._agent.on_start())
@@ -774,7 +699,7 @@ class AsyncRef(AgentRef):
 
     def _restart_hook(self) -> None:
         if _is_async(self._agent.on_start):
-            self._q.appendleft(_Envelope(_START))
+            self._q.appendleft(Envelope(START))
         else:
             self._agent.on_start()
 
@@ -811,21 +736,12 @@ class AsyncRef(AgentRef):
             self.tell_batch(chunk)
 
     async def _wait_room(self, n: int) -> None:
-        while self._state == RUNNING and len(self._q) + n > self._cap:
-            fut = self._rt._loop_create_future()
-            if not self._room_waiters:
-                self._room_waiters = []
-            self._room_waiters.append(fut)
-            await fut
+        await self._wait_room_async(self._rt._loop_create_future, n)
         if self._state != RUNNING:
             self._raise_stopped()
 
     def _wake_senders(self) -> None:
-        waiters = self._room_waiters
-        self._room_waiters = 0
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
+        self._wake_waiting_tasks()
 
     async def ask(self, msg: Any, timeout: float | None = None) -> Any:
         """Deliver ``msg`` and await the reply (``AskTimeout`` after ``timeout`` seconds)."""
@@ -833,7 +749,7 @@ class AsyncRef(AgentRef):
             self._raise_stopped()
         rt = self._rt
         fut = rt._loop_create_future()
-        env = _Envelope(_ASK, msg, _AsyncReply(fut))
+        env = Envelope(ASK, msg, _AsyncReply(fut))
         if self._overflow == "block" and len(self._q) >= self._cap:
             await self._wait_room(1)
         self.tell(env)

@@ -17,18 +17,14 @@ from typing import Any, Literal
 from perfkit_runtime._agent import Agent
 from perfkit_runtime._exceptions import ModeError, RuntimeClosed, SpawnError
 from perfkit_runtime._history import History
+from perfkit_runtime._mailbox import ASK, OVERFLOW_POLICIES, START, STOPPED, Envelope
 from perfkit_runtime._pool import AgentPool
 from perfkit_runtime._ref import (
-    _ASK,
-    _START,
-    OVERFLOW_POLICIES,
-    STOPPED,
     SUPERVISION_POLICIES,
     AgentRef,
     AsyncRef,
     SyncRef,
     ThreadRef,
-    _Envelope,
     _is_async,
     check_handler_mode,
 )
@@ -256,7 +252,7 @@ class Runtime:
         self.router.register(ref, name)
         if cls.on_start is not Agent.on_start:
             if _is_async(agent.on_start):
-                ref._q.appendleft(_Envelope(_START))
+                ref._q.appendleft(Envelope(START))
                 ref._schedule()
             else:
                 try:
@@ -491,7 +487,7 @@ class Runtime:
         for ref in refs:
             if ref._state == STOPPED:
                 continue
-            left = sum(1 for m in list(ref._q) if type(m) is not _Envelope or m.kind == _ASK)
+            left = sum(1 for m in list(ref._q) if type(m) is not Envelope or m.kind == ASK)
             if left:
                 leftover[ref.name] = left
             ref._state = STOPPED
