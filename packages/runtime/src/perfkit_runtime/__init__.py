@@ -22,8 +22,9 @@ from perfkit_runtime._exceptions import (
     UnknownAddress,
 )
 from perfkit_runtime._history import History, HistoryRecord, HistoryStats
+from perfkit_runtime._modes.sync import SyncRef
 from perfkit_runtime._pool import AgentPool, PoolStats
-from perfkit_runtime._ref import AgentRef, AsyncRef, SyncRef, ThreadRef
+from perfkit_runtime._ref import AgentRef, AsyncRef, ThreadRef
 from perfkit_runtime._router import (
     BroadcastGroup,
     ConsistentHashGroup,
