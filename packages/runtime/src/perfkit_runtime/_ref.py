@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -54,32 +53,11 @@ __all__ = [
     "SUPERVISION_POLICIES",
     "AgentRef",
     "AsyncRef",
-    "ThreadRef",
 ]
 
 logger = logging.getLogger("perfkit_runtime")
 
 SUPERVISION_POLICIES = ("resume", "restart", "stop")
-
-
-class _ThreadReply:
-    # A pre-acquired lock is the cheapest cross-thread one-shot signal in CPython: the replier
-    # releases it, the asker's acquire(timeout=...) returns. Cheaper than Event or a Queue.
-    __slots__ = ("error", "lock", "value")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def done(self, value: Any) -> None:
-        self.value = value
-        self.lock.release()
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.lock.release()
 
 
 class _AsyncReply:
@@ -394,105 +372,6 @@ class AgentRef(Mailbox):
             utilization=timing.utilization() if timing is not None else None,
             latency=timing.snapshot() if timing is not None else None,
         )
-
-
-# ====================================================================== threads mode
-
-
-class ThreadRef(AgentRef):
-    """Reference in a ``mode="threads"`` runtime: a worker pool runs agents that have mail."""
-
-    __slots__ = ()
-    mode = "threads"
-
-    def _schedule(self) -> None:
-        rt = self._rt
-        with rt._sched_lock:
-            if self._scheduled:
-                return
-            self._scheduled = True
-        rt._runq_put(self)
-
-    def _run(self, limit: int) -> None:
-        """Worker side: one batch, then give up the slot and reschedule if mail remains."""
-        self._drain(limit)
-        self._scheduled = False
-        # A tell that saw _scheduled still True before the line above appended its message
-        # before that read, so this check sees it: no wake-up is lost.
-        if self._q and self._state != STOPPED:
-            self._schedule()
-
-    def send(self, msg: Any, timeout: float | None = None) -> None:
-        """Deliver ``msg``, waiting (blocking) for room when the mailbox is full."""
-        while True:
-            if self._state != RUNNING:
-                self._raise_stopped()
-            try:
-                self.tell(msg)
-                return
-            except MailboxFull:
-                if self._overflow != "block":
-                    raise
-            self._wait_room(1, timeout)
-
-    def send_batch(self, msgs: Iterable[Any], timeout: float | None = None) -> None:
-        items = list(msgs)
-        step = max(1, min(len(items), self._cap))
-        for i in range(0, len(items), step):
-            chunk = items[i : i + step]
-            if self._overflow == "block":
-                self._wait_room(len(chunk), timeout)
-            self.tell_batch(chunk)
-
-    def _wait_room(self, n: int, timeout: float | None) -> None:
-        ok = self._wait_room_blocking(self._rt._room, n, timeout)
-        if self._state != RUNNING:
-            self._raise_stopped()
-        if not ok:
-            raise MailboxFull(
-                f"no room in the mailbox of {self.name!r} within {timeout}s; raise the timeout "
-                "or the capacity"
-            )
-
-    def _wake_senders(self) -> None:
-        cond = self._rt._room
-        with cond:
-            cond.notify_all()
-
-    def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` and block until the reply (or ``AskTimeout`` after ``timeout`` s)."""
-        if self._state != RUNNING:
-            self._raise_stopped()
-        reply = _ThreadReply()
-        env = Envelope(ASK, msg, reply)
-        if self._overflow == "block" and len(self._q) >= self._cap:
-            self._wait_room(1, timeout)
-        self.tell(env)
-        if not reply.lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise AskTimeout(
-                f"agent {self.name!r} did not reply within {timeout}s; raise the timeout or check "
-                "that its handler returns (a worker blocked in ask() cannot run other agents)"
-            )
-        if reply.error is not None:
-            raise reply.error
-        return reply.value
-
-    def _signal_stopped(self) -> None:
-        event = self._stop_waiters
-        if event is not None:
-            event.set()
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        """Block until the agent has stopped; False on timeout."""
-        if self._state == STOPPED:
-            return True
-        with self._rt._sched_lock:
-            if self._stop_waiters is None:
-                self._stop_waiters = threading.Event()
-            event = self._stop_waiters
-        if self._state == STOPPED:
-            return True
-        return bool(event.wait(timeout))
 
 
 # ====================================================================== asyncio mode

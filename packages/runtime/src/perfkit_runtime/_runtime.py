@@ -19,12 +19,12 @@ from perfkit_runtime._exceptions import ModeError, RuntimeClosed, SpawnError
 from perfkit_runtime._history import History
 from perfkit_runtime._mailbox import ASK, OVERFLOW_POLICIES, START, STOPPED, Envelope
 from perfkit_runtime._modes.sync import SyncRef
+from perfkit_runtime._modes.threads import ThreadRef
 from perfkit_runtime._pool import AgentPool
 from perfkit_runtime._ref import (
     SUPERVISION_POLICIES,
     AgentRef,
     AsyncRef,
-    ThreadRef,
     _is_async,
     check_handler_mode,
 )
