@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import queue
 import threading
@@ -18,16 +19,11 @@ from perfkit_runtime._agent import Agent
 from perfkit_runtime._exceptions import ModeError, RuntimeClosed, SpawnError
 from perfkit_runtime._history import History
 from perfkit_runtime._mailbox import ASK, OVERFLOW_POLICIES, START, STOPPED, Envelope
+from perfkit_runtime._modes.asyncio import AsyncRef
 from perfkit_runtime._modes.sync import SyncRef
 from perfkit_runtime._modes.threads import ThreadRef
 from perfkit_runtime._pool import AgentPool
-from perfkit_runtime._ref import (
-    SUPERVISION_POLICIES,
-    AgentRef,
-    AsyncRef,
-    _is_async,
-    check_handler_mode,
-)
+from perfkit_runtime._ref import SUPERVISION_POLICIES, AgentRef, check_handler_mode
 from perfkit_runtime._router import (
     GROUP_STRATEGIES,
     BroadcastGroup,
@@ -251,7 +247,7 @@ class Runtime:
         )
         self.router.register(ref, name)
         if cls.on_start is not Agent.on_start:
-            if _is_async(agent.on_start):
+            if inspect.iscoroutinefunction(agent.on_start):
                 ref._q.appendleft(Envelope(START))
                 ref._schedule()
             else:
