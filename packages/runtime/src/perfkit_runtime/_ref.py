@@ -5,13 +5,16 @@ messages, ask/stop/start envelopes, supervision, stopping and dead letters, stat
 subclass per delivery mode (``_modes/sync.py``, ``threads.py``, ``asyncio.py``) adds scheduling,
 ``send``, ``ask`` and ``wait_stopped``, which keeps each hot path free of mode checks.
 
+A reference knows its runtime only through its delivery (``_delivery``: the mode's
+``_modes.local.LocalDelivery``), which gives it the runtime's public parts and takes the
+counters of a stopped agent (``retire``).
+
 The mailbox (capacity, overflow policies, drops, waiting for room) is ``_mailbox.Mailbox``, the
 base class of ``AgentRef``; a stopped agent's mailbox refuses mail through ``AgentRef._refuse``.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from perfkit_runtime._exceptions import (
     AgentStopped,
-    ModeError,
     RuntimeClosed,
 )
 from perfkit_runtime._mailbox import (
     ASK,
+    MAILBOX_SLOTS,
     RUNNING,
     STOP,
     STOPPED,
@@ -38,9 +41,9 @@ from perfkit_runtime._statistics import AgentStats, LatencyRecorder
 
 if TYPE_CHECKING:
     from perfkit_runtime._agent import Agent
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.local import LocalDelivery
 
-__all__ = ["SUPERVISION_POLICIES", "AgentRef", "check_handler_mode"]
+__all__ = ["SUPERVISION_POLICIES", "AgentRef"]
 
 logger = logging.getLogger("perfkit_runtime")
 
@@ -55,10 +58,12 @@ class AgentRef(Mailbox):
     """
 
     __slots__ = (
+        *MAILBOX_SLOTS,
         "__weakref__",
         "_agent",
         "_args",
         "_cls",
+        "_delivery",
         "_errors",
         "_handle",
         "_history",
@@ -67,7 +72,6 @@ class AgentRef(Mailbox):
         "_pool",
         "_processed",
         "_restarts",
-        "_rt",
         "_scheduled",
         "_stop_waiters",
         "_supervision",
@@ -79,7 +83,7 @@ class AgentRef(Mailbox):
 
     def __init__(
         self,
-        rt: Runtime,
+        delivery: LocalDelivery,
         agent: Agent,
         ident: int,
         name: str | None,
@@ -91,7 +95,8 @@ class AgentRef(Mailbox):
         kwargs: dict[str, Any],
         q: deque[Any] | None = None,
     ) -> None:
-        self._rt = rt
+        self._delivery = delivery
+        rt = delivery.runtime
         self._agent = agent
         self.id = ident
         self._name = name
@@ -116,7 +121,7 @@ class AgentRef(Mailbox):
         self._bind(agent)
 
     def _bind(self, agent: Agent) -> None:
-        agent.runtime = self._rt
+        agent.runtime = self._delivery.runtime
         agent.ref = self
         self._agent = agent
         # _handle holds a wrapper only when timing is on; otherwise the bound method is made per
@@ -180,13 +185,13 @@ class AgentRef(Mailbox):
 
     def _refuse(self, msg: Any) -> bool:
         """Mail for a stopped agent: a dead letter (its asker fails), or RuntimeClosed."""
-        if self._rt._closed:
+        if self._delivery.closed:
             fail_envelope(msg, RuntimeClosed("the runtime is closed; create a new Runtime"))
             raise RuntimeClosed(
                 f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
             )
         fail_envelope(msg, AgentStopped(f"agent {self.name!r} has stopped"))
-        self._rt.router.dead_letters.add(self.name, unwrap(msg), "agent stopped")
+        self._delivery.dead_letters.add(self.name, unwrap(msg), "agent stopped")
         return False
 
     def _schedule(self) -> None:
@@ -284,7 +289,7 @@ class AgentRef(Mailbox):
 
     def _after_stop(self) -> None:
         self._dead_letter_rest("agent stopped")
-        self._rt._forget(self)
+        self._delivery.retire(self, self._processed, self._errors, self._dropped)
         if self._room_waiters:
             self._wake_senders()
         self._signal_stopped()
@@ -295,7 +300,7 @@ class AgentRef(Mailbox):
 
     def _dead_letter_rest(self, reason: str) -> None:
         q = self._q
-        dead = self._rt.router.dead_letters
+        dead = self._delivery.dead_letters
         while q:
             try:
                 msg = q.popleft()
@@ -316,8 +321,21 @@ class AgentRef(Mailbox):
         if not self._scheduled:
             self._schedule()
 
+    def _abandon(self, reason: str) -> int:
+        """Stop now without handling what is queued (a close that ran out of time).
+
+        The queued messages become dead letters with ``reason``; returns how many there were.
+        """
+        left = sum(1 for m in list(self._q) if type(m) is not Envelope or m.kind == ASK)
+        self._state = STOPPED
+        self._cap = 0
+        self._dead_letter_rest(reason)
+        self._delivery.retire(self, self._processed, self._errors, self._dropped)
+        self._signal_stopped()
+        return left
+
     def _raise_stopped(self) -> None:
-        if self._rt._closed:
+        if self._delivery.closed:
             raise RuntimeClosed("the runtime is closed; create a new Runtime")
         raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
 
@@ -344,15 +362,3 @@ class AgentRef(Mailbox):
             utilization=timing.utilization() if timing is not None else None,
             latency=timing.snapshot() if timing is not None else None,
         )
-
-
-def check_handler_mode(cls: type[Agent], mode: str) -> None:
-    """Reject coroutine handlers/hooks outside asyncio mode, with the fix in the message."""
-    if mode == "asyncio":
-        return
-    for hook in ("handle", "on_start", "on_stop"):
-        if inspect.iscoroutinefunction(getattr(cls, hook)):
-            raise ModeError(
-                f"{cls.__name__}.{hook} is 'async def', which needs Runtime(mode='asyncio'); "
-                f"use that mode or make {hook} a plain 'def'"
-            )

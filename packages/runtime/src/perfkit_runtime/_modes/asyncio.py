@@ -2,6 +2,11 @@
 
 Agents with plain ``def`` handlers are scheduled with ``call_soon``, agents with any ``async def``
 hook run as a task; idle agents cost no task. ``ask``, ``send`` and ``wait_stopped`` are awaitable.
+
+``AsyncioDelivery`` is the scheduler: the event loop the runtime is bound to (on ``async with`` or
+the first spawn), its ``call_soon``/``create_task``/``create_future`` kept as bound methods so a
+schedule costs one call, and the set of running agent tasks (kept so they are not collected
+mid-run and so ``aclose`` can cancel them).
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from perfkit_runtime._exceptions import AskTimeout, MailboxFull
+from perfkit_runtime._agent import Agent
+from perfkit_runtime._exceptions import AskTimeout, MailboxFull, ModeError
 from perfkit_runtime._mailbox import ASK, RUNNING, START, STOP, STOPPED, STOPPING, Envelope
+from perfkit_runtime._modes.delivery import CloseReport
+from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef, logger
 
 if TYPE_CHECKING:
-    from perfkit_runtime._agent import Agent
+    from perfkit_runtime._runtime import Runtime
 
-__all__ = ["AsyncRef", "has_async_hooks"]
+__all__ = ["AsyncRef", "AsyncioDelivery", "has_async_hooks"]
 
 
 class _AsyncReply:
@@ -48,6 +56,7 @@ class AsyncRef(AgentRef):
 
     __slots__ = ("_async",)
     mode = "asyncio"
+    _delivery: AsyncioDelivery
 
     def _bind(self, agent: Agent) -> None:
         super()._bind(agent)
@@ -58,23 +67,24 @@ class AsyncRef(AgentRef):
 
     def _schedule(self) -> None:
         self._scheduled = True
-        self._rt._loop_call_soon(self._run)
+        self._delivery.call_soon(self._run)
 
     def _run(self) -> None:
         if self._async:
-            task = self._rt._loop_create_task(self._run_async())
-            self._rt._tasks.add(task)
-            task.add_done_callback(self._rt._tasks.discard)
+            d = self._delivery
+            task = d.create_task(self._run_async())
+            d.tasks.add(task)
+            task.add_done_callback(d.tasks.discard)
             return
-        self._drain(self._rt.batch)
+        self._drain(self._delivery.runtime.batch)
         if self._q and self._state != STOPPED:
-            self._rt._loop_call_soon(self._run)
+            self._delivery.call_soon(self._run)
         else:
             self._scheduled = False
 
     async def _run_async(self) -> None:
         q = self._q
-        limit = self._rt.batch
+        limit = self._delivery.runtime.batch
         while q:
             await self._drain_async(limit)
             if self._state == STOPPED:
@@ -138,6 +148,11 @@ class AsyncRef(AgentRef):
             return False
         return self._failed(msg, exc)  # a restart queues the fresh instance's async on_start
 
+    def _queue_start(self) -> None:
+        """Run an ``async def on_start`` as the agent's first turn."""
+        self._q.appendleft(Envelope(START))
+        self._schedule()
+
     def _restart_hook(self) -> None:
         if _is_async(self._agent.on_start):
             self._q.appendleft(Envelope(START))
@@ -177,7 +192,7 @@ class AsyncRef(AgentRef):
             self.tell_batch(chunk)
 
     async def _wait_room(self, n: int) -> None:
-        await self._wait_room_async(self._rt._loop_create_future, n)
+        await self._wait_room_async(self._delivery.create_future, n)
         if self._state != RUNNING:
             self._raise_stopped()
 
@@ -188,8 +203,7 @@ class AsyncRef(AgentRef):
         """Deliver ``msg`` and await the reply (``AskTimeout`` after ``timeout`` seconds)."""
         if self._state != RUNNING:
             self._raise_stopped()
-        rt = self._rt
-        fut = rt._loop_create_future()
+        fut = self._delivery.create_future()
         env = Envelope(ASK, msg, _AsyncReply(fut))
         if self._overflow == "block" and len(self._q) >= self._cap:
             await self._wait_room(1)
@@ -214,7 +228,7 @@ class AsyncRef(AgentRef):
         """Wait until the agent has stopped; False on timeout."""
         if self._state == STOPPED:
             return True
-        fut = self._rt._loop_create_future()
+        fut = self._delivery.create_future()
         if self._stop_waiters is None:
             self._stop_waiters = []
         self._stop_waiters.append(fut)
@@ -246,3 +260,81 @@ def has_async_hooks(cls: type[Agent]) -> bool:
         flag = any(_is_async(getattr(cls, h)) for h in ("handle", "on_start", "on_stop"))
         _ASYNC_HOOKS[cls] = flag
         return flag
+
+
+class AsyncioDelivery(LocalDelivery):
+    """Runs agents with mail on the event loop the runtime is bound to."""
+
+    __slots__ = ("call_soon", "create_future", "create_task", "loop", "tasks")
+
+    mode = "asyncio"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime, self._first_ref)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.call_soon: Callable[..., Any]
+        self.create_future: Callable[[], asyncio.Future[Any]]
+        self.create_task: Callable[..., asyncio.Task[Any]]
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def enter(self, asynchronous: bool) -> None:
+        if not asynchronous:
+            raise ModeError("an asyncio-mode Runtime is used with 'async with', not 'with'")
+        self._bind_loop()
+
+    def _bind_loop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ModeError(
+                "an asyncio-mode Runtime needs a running event loop: create and use it inside a "
+                "coroutine (asyncio.run(main()))"
+            ) from None
+        if self.loop is not None and self.loop is not loop:
+            raise ModeError("this Runtime is bound to another event loop; create one per loop")
+        self.loop = loop
+        self.ref_class = AsyncRef
+        self.call_soon = loop.call_soon
+        self.create_future = loop.create_future
+        self.create_task = loop.create_task
+
+    def admit(self, cls: type[Agent]) -> None:
+        """Every hook may be a coroutine function here."""
+
+    def _first_ref(self, *args: Any) -> AsyncRef:
+        """The reference class until a loop is bound: the first spawn binds the running loop."""
+        self._bind_loop()
+        return AsyncRef(*args)
+
+    def start(self, ref: Any, agent: Agent) -> None:
+        if _is_async(agent.on_start):
+            ref._queue_start()
+        else:
+            agent.on_start()
+
+    def busy(self) -> bool:
+        return super().busy() or bool(self.tasks)
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        raise ModeError("in asyncio mode use 'await rt.wait_idle_async()'")
+
+    def close(self, timeout: float) -> CloseReport:
+        raise ModeError("an asyncio-mode Runtime is closed with 'await rt.aclose()'")
+
+    async def aclose(self, timeout: float) -> CloseReport:
+        if self.report is not None:
+            return self.report
+        refs: list[Any] = self.router.agents()
+        for ref in refs:
+            ref._request_stop()
+        waits = [asyncio.ensure_future(ref.wait_stopped()) for ref in refs]
+        timed_out = False
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=timeout)
+            for fut in pending:
+                fut.cancel()
+            timed_out = bool(pending)
+        report = self._finish_close(refs, timed_out)
+        for task in list(self.tasks):
+            task.cancel()
+        return report

@@ -3,18 +3,28 @@
 A tell from outside a handler returns after the message (and everything it caused) has been
 handled; a tell from inside a handler is queued and runs after the current handler returns (run
 to completion, no recursion).
+
+``SyncDelivery`` is the scheduler: a run queue of agents with mail and a flag saying whether a
+dispatch loop is running on this thread's stack. ``SyncRef.tell`` reads both directly (its fast
+path calls the handler itself when nothing runs); nothing else on the message path goes through
+the delivery.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfkit_runtime._exceptions import AskTimeout
 from perfkit_runtime._mailbox import ASK, RUNNING, STOPPED, Envelope, unwrap
+from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef
 
-__all__ = ["SyncRef"]
+if TYPE_CHECKING:
+    from perfkit_runtime._runtime import Runtime
+
+__all__ = ["SyncDelivery", "SyncRef"]
 
 
 class _SyncReply:
@@ -39,6 +49,7 @@ class SyncRef(AgentRef):
 
     __slots__ = ()
     mode = "sync"
+    _delivery: SyncDelivery
 
     def tell(self, msg: Any) -> None:
         """Deliver ``msg``; from outside a handler it is handled before tell returns."""
@@ -47,8 +58,8 @@ class SyncRef(AgentRef):
             return
         if self._history is not None:
             self._history.record(self.name, unwrap(msg))
-        rt = self._rt
-        if rt._dispatching or self._scheduled or type(msg) is Envelope:
+        d = self._delivery
+        if d.dispatching or self._scheduled or type(msg) is Envelope:
             q.append(msg)
             if not self._scheduled:
                 self._schedule()
@@ -56,28 +67,28 @@ class SyncRef(AgentRef):
         # Nothing is running and the mailbox is empty: handle the message right here, skipping
         # the run queue. Same order and run-to-completion as the queued path, a third cheaper.
         self._scheduled = True
-        rt._dispatching = True
+        d.dispatching = True
         try:
             (self._handle or self._agent.handle)(msg)
         except Exception as exc:
             self._failed(msg, exc)
         finally:
-            rt._dispatching = False
+            d.dispatching = False
         self._processed += 1
         if q and self._state != STOPPED:
-            rt._runq.append(self)
-            rt._dispatch()
+            d.runq.append(self)
+            d.dispatch()
         else:
             self._scheduled = False
-            if rt._runq:
-                rt._dispatch()
+            if d.runq:
+                d.dispatch()
 
     def _schedule(self) -> None:
         self._scheduled = True
-        rt = self._rt
-        rt._runq.append(self)
-        if not rt._dispatching:
-            rt._dispatch()
+        d = self._delivery
+        d.runq.append(self)
+        if not d.dispatching:
+            d.dispatch()
 
     def send(self, msg: Any) -> None:
         """Deliver ``msg``. Sync mode cannot wait inside a handler, so a full mailbox raises."""
@@ -94,7 +105,7 @@ class SyncRef(AgentRef):
         reply = _SyncReply()
         self.tell(Envelope(ASK, msg, reply))
         if not reply.ready:
-            self._rt._dispatch()
+            self._delivery.dispatch()
         if not reply.ready:
             raise AskTimeout(
                 f"agent {self.name!r} could not answer: in sync mode an ask made inside a handler "
@@ -108,3 +119,33 @@ class SyncRef(AgentRef):
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Whether the agent has stopped (sync mode stops complete at once)."""
         return self._state == STOPPED
+
+
+class SyncDelivery(LocalDelivery):
+    """Runs agents with mail in the calling thread, one batch per agent per turn."""
+
+    __slots__ = ("dispatching", "runq")
+
+    mode = "sync"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime, SyncRef)
+        self.runq: deque[SyncRef] = deque()
+        self.dispatching = False
+
+    def dispatch(self) -> None:
+        """Run agents with mail until none is left (re-entrant: nested runs restore the flag)."""
+        runq = self.runq
+        limit = self.runtime.batch
+        outer = self.dispatching
+        self.dispatching = True
+        try:
+            while runq:
+                ref = runq.popleft()
+                ref._drain(limit)
+                if ref._q and ref._state != STOPPED:
+                    runq.append(ref)
+                else:
+                    ref._scheduled = False
+        finally:
+            self.dispatching = outer

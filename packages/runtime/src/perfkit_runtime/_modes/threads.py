@@ -1,19 +1,34 @@
 """Threads mode: a pool of worker threads runs agents that have mail.
 
 An agent runs on one worker at a time, so its handler never runs concurrently with itself.
+
+``ThreadDelivery`` is the scheduler: the worker threads, the run queue they take agents from (a
+``queue.SimpleQueue``), the lock that makes "schedule an agent once" atomic, and the one condition
+that senders waiting for room block on. A ref's ``_scheduled`` flag is handed off between the
+sender that sets it and the worker that clears it (see ``ThreadRef._run``), so a ``tell`` to an
+agent that already has a turn pending takes no lock.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from perfkit_runtime._exceptions import AskTimeout, MailboxFull
 from perfkit_runtime._mailbox import ASK, RUNNING, STOPPED, Envelope
+from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef
 
-__all__ = ["ThreadRef"]
+if TYPE_CHECKING:
+    from perfkit_runtime._runtime import Runtime
+
+__all__ = ["ThreadDelivery", "ThreadRef"]
+
+logger = logging.getLogger("perfkit_runtime")
 
 
 class _ThreadReply:
@@ -41,14 +56,15 @@ class ThreadRef(AgentRef):
 
     __slots__ = ()
     mode = "threads"
+    _delivery: ThreadDelivery
 
     def _schedule(self) -> None:
-        rt = self._rt
-        with rt._sched_lock:
+        d = self._delivery
+        with d.lock:
             if self._scheduled:
                 return
             self._scheduled = True
-        rt._runq_put(self)
+        d.put(self)
 
     def _run(self, limit: int) -> None:
         """Worker side: one batch, then give up the slot and reschedule if mail remains."""
@@ -82,7 +98,7 @@ class ThreadRef(AgentRef):
             self.tell_batch(chunk)
 
     def _wait_room(self, n: int, timeout: float | None) -> None:
-        ok = self._wait_room_blocking(self._rt._room, n, timeout)
+        ok = self._wait_room_blocking(self._delivery.room, n, timeout)
         if self._state != RUNNING:
             self._raise_stopped()
         if not ok:
@@ -92,7 +108,7 @@ class ThreadRef(AgentRef):
             )
 
     def _wake_senders(self) -> None:
-        cond = self._rt._room
+        cond = self._delivery.room
         with cond:
             cond.notify_all()
 
@@ -123,10 +139,59 @@ class ThreadRef(AgentRef):
         """Block until the agent has stopped; False on timeout."""
         if self._state == STOPPED:
             return True
-        with self._rt._sched_lock:
+        with self._delivery.lock:
             if self._stop_waiters is None:
                 self._stop_waiters = threading.Event()
             event = self._stop_waiters
         if self._state == STOPPED:
             return True
         return bool(event.wait(timeout))
+
+
+class ThreadDelivery(LocalDelivery):
+    """A pool of worker threads that run agents with mail, one batch per turn."""
+
+    __slots__ = ("lock", "put", "room", "runq", "workers")
+
+    mode = "threads"
+
+    def __init__(self, runtime: Runtime, workers: int) -> None:
+        super().__init__(runtime, ThreadRef)
+        self.lock = threading.Lock()
+        self.room = threading.Condition()
+        self.runq: queue.SimpleQueue[ThreadRef | None] = queue.SimpleQueue()
+        self.put: Callable[[ThreadRef | None], None] = self.runq.put
+        self.workers: list[threading.Thread] = []
+        for i in range(workers):
+            worker = threading.Thread(
+                target=self._work, name=f"perfkit-runtime-worker-{i}", daemon=True
+            )
+            worker.start()
+            self.workers.append(worker)
+
+    def _work(self) -> None:
+        get = self.runq.get
+        limit = self.runtime.batch
+        while True:
+            ref = get()
+            if ref is None:
+                return
+            try:
+                ref._run(limit)
+            except Exception as exc:  # a bug in the runtime itself: keep the worker alive
+                logger.critical("worker failed running %r: %r", ref, exc, exc_info=exc)
+
+    def _wait_stopped(self, refs: list[Any], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        stopped = True
+        for ref in refs:
+            remaining = max(0.0, deadline - time.monotonic())
+            if not ref.wait_stopped(remaining):
+                stopped = False
+        return stopped
+
+    def _shut_down(self) -> None:
+        for _ in self.workers:
+            self.put(None)
+        for worker in self.workers:
+            worker.join(0.5)
