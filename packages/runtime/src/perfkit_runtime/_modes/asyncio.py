@@ -313,7 +313,8 @@ class AsyncioDelivery(LocalDelivery):
             agent.on_start()
 
     def busy(self) -> bool:
-        return super().busy() or bool(self.tasks)
+        # Written out rather than through super(): wait_idle_async polls this once per loop turn.
+        return any(ref._q or ref._scheduled for ref in self.router.agents()) or bool(self.tasks)
 
     def wait_idle(self, timeout: float | None) -> bool:
         raise ModeError("in asyncio mode use 'await rt.wait_idle_async()'")
