@@ -17,14 +17,15 @@ allocates more in total. So they are divided by the operations each memray run c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from perfkit_profile._frames import normalize_file
+from perfkit_profile._terminal import cell as _cell
 
 __all__ = [
     "Change",
@@ -34,9 +35,6 @@ __all__ = [
     "render_markdown",
     "render_rich",
 ]
-
-# Path prefixes after which a file's identity begins: installed packages and the stdlib.
-_ROOTS = re.compile(r"^.*(?:site-packages|dist-packages|/lib/python\d+\.\d+)/")
 
 METRICS = ("cpu_percent", "bytes", "count")
 _TITLES = {
@@ -72,18 +70,6 @@ class ProfileDiff:
     per_operation: bool
     changes: dict[str, list[Change]] = field(default_factory=dict)
     headline: list[tuple[str, float | None, float | None]] = field(default_factory=list)
-
-
-def normalize_file(path: str) -> str:
-    """A file's path from its package or suite folder on (see the module docstring)."""
-    text = path.replace("\\", "/")
-    if text.startswith("<"):
-        return text  # <frozen importlib._bootstrap>, <string>
-    stripped = _ROOTS.sub("", text)
-    if stripped != text:
-        return stripped
-    parts = [part for part in text.split("/") if part]
-    return "/".join(parts[-2:])
 
 
 def _operations(summary: Mapping[str, Any]) -> float | None:
@@ -255,11 +241,6 @@ def render_markdown(diff: ProfileDiff) -> str:
 
 
 # ------------------------------------------------------------------ terminal
-
-
-def _cell(text: str) -> str:
-    """Outside text for a rich cell: markup brackets and control characters made literal."""
-    return escape("".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text))
 
 
 def render_rich(diff: ProfileDiff, console: Console) -> None:
