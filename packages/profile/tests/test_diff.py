@@ -13,7 +13,8 @@ import pytest
 
 from perfkit_profile import diff_summaries, render_markdown
 from perfkit_profile._cli import main
-from perfkit_profile._diff import escape_markdown, normalize_file
+from perfkit_profile._diff import escape_markdown
+from perfkit_profile._frames import normalize_file
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -178,9 +179,11 @@ def test_cli_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_cli_bad_summaries_are_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = _write(tmp_path / "a", summary())
-    future = _write(tmp_path / "future", summary(version=2))
+    future = _write(tmp_path / "future", summary(version=3))
     assert main(["diff", str(a), str(future)]) == 2
-    assert "summary version 2; this perfkit-profile reads version 1" in capsys.readouterr().err
+    assert (
+        "summary version 3; this perfkit-profile reads versions 1 and 2" in capsys.readouterr().err
+    )
     assert main(["diff", str(a), str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     broken = _write(tmp_path / "broken", {"version": 1})

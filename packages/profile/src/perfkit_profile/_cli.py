@@ -22,17 +22,21 @@ from rich.console import Console
 
 from perfkit_profile._capture import DEFAULT_TOP, CaptureOptions, capture
 from perfkit_profile._diff import diff_summaries, render_markdown, render_rich
+from perfkit_profile._diff_flamegraph import differential_flamegraph, render_frames_rich
+from perfkit_profile._diff_json import diff_json
 from perfkit_profile._exceptions import (
     CaptureFailed,
     InputError,
     LeakFound,
     PerfkitProfileError,
+    ProfilerUnavailable,
     RunError,
     UsageError,
 )
 from perfkit_profile._leaks import check_leaks, render_leaks
 from perfkit_profile._overhead import measure_overhead, render_overhead
 from perfkit_profile._progress import make_progress
+from perfkit_profile._pyspy import DEFAULT_RATE, PySpySettings
 from perfkit_profile._registry import (
     RegistryEntry,
     default_entry,
@@ -94,15 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Profile benchmark workloads under scalene and memray; leak checks; diffs.",
+        description="Profile benchmark workloads under scalene, memray and py-spy; leak checks; "
+        "diffs.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser(
         "run",
         help="profile a target's workload (or MODULE:FUNCTION) into profiles/<capture>/",
-        description="Profile one workload under scalene and memray into OUT/<UTC time>-<commit>-"
-        "<target>/ with summary.json; prints that folder.",
+        description="Profile one workload under scalene, memray and py-spy into OUT/<UTC time>-"
+        "<commit>-<target>/ with summary.json; prints that folder.",
     )
     _add_workload(run)
     run.add_argument(
@@ -133,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TOP,
         help=f"entries per top_* list in summary.json (default {DEFAULT_TOP})",
     )
+    _add_pyspy(run)
     _add_common(run)
     run.set_defaults(handler=_run)
 
@@ -168,17 +174,28 @@ def build_parser() -> argparse.ArgumentParser:
     leaks.set_defaults(handler=_leaks)
 
     diff = commands.add_parser(
-        "diff", help="functions whose CPU share, bytes or allocations grew from A to B"
+        "diff",
+        help="functions whose CPU share, bytes or allocations grew from A to B; the "
+        "differential CPU flame graph",
+        description="Tables of the functions that grew from A to B, and diff-flamegraph.html "
+        "(B's py-spy stacks coloured by the change from A) in B's folder or --out.",
     )
     diff.add_argument("before", type=Path, metavar="A", help="summary.json or its capture folder")
     diff.add_argument("after", type=Path, metavar="B", help="summary.json or its capture folder")
     diff.add_argument(
         "--format",
-        choices=["text", "md"],
+        choices=["text", "md", "json"],
         default="text",
-        help="text: tables for a terminal; md: Markdown for a PR comment (default text)",
+        help="text: tables for a terminal; md: Markdown for a PR comment; json: the diff as "
+        "data (default text)",
     )
     diff.add_argument("--limit", type=_positive_int, default=10, help="rows per table (default 10)")
+    diff.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write diff-flamegraph.html here (default: B's capture folder)",
+    )
     diff.set_defaults(handler=_diff)
 
     overhead = commands.add_parser(
@@ -205,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="taskset -c CPUS for every process; 'none' to not pin (default 0)",
     )
     overhead.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _add_pyspy(overhead)
     _add_common(overhead)
     overhead.set_defaults(handler=_overhead)
     return parser
@@ -244,6 +262,31 @@ def _add_workload(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help='keyword arguments for the function, e.g. \'{"mode": "threads"}\'',
     )
+
+
+def _add_pyspy(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("py-spy")
+    group.add_argument(
+        "--rate",
+        type=_positive_int,
+        default=DEFAULT_RATE,
+        metavar="HZ",
+        help=f"py-spy samples per second (default {DEFAULT_RATE})",
+    )
+    group.add_argument(
+        "--native",
+        action="store_true",
+        help="py-spy: also sample C frames (x86-64 Linux and Windows only)",
+    )
+    group.add_argument(
+        "--idle",
+        action="store_true",
+        help="py-spy: also count threads that wait (default: CPU time only)",
+    )
+
+
+def _pyspy_settings(args: argparse.Namespace) -> PySpySettings:
+    return PySpySettings(rate=args.rate, native=args.native, idle=args.idle)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -294,11 +337,19 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         top=args.top,
         command=[PROG, *args.argv],
+        pyspy=_pyspy_settings(args),
     )
     repo_dir = args.suites if args.suites.is_dir() else Path.cwd()
     with make_progress(quiet=args.quiet) as progress:
         result = capture(workload, options, progress, repo_dir=repo_dir)
     print(result.folder)
+    if result.unavailable:
+        for error in result.errors:
+            if error not in result.unavailable:
+                print(f"{PROG}: {error}", file=sys.stderr)
+        raise ProfilerUnavailable(
+            f"{result.unavailable[0]}; the other profilers' outputs are in {result.folder}"
+        )
     if result.errors:
         raise CaptureFailed(
             f"the capture in {result.folder} has {len(result.errors)} error(s); "
@@ -365,11 +416,21 @@ def _diff(args: argparse.Namespace) -> int:
     before = load_summary(args.before)
     after = load_summary(args.after)
     diff = diff_summaries(before, after, limit=args.limit)
+    frames = differential_flamegraph(
+        (args.before, before), (args.after, after), out=args.out, limit=args.limit
+    )
+    if isinstance(frames, str):
+        print(f"{PROG}: no differential flame graph: {frames}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(diff_json(diff, frames), indent=2, allow_nan=False))
+        return 0
     if args.format == "md":
         sys.stdout.write(render_markdown(diff))
         return 0
     width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    render_rich(diff, Console(file=sys.stdout, width=width, highlight=False))
+    console = Console(file=sys.stdout, width=width, highlight=False)
+    render_rich(diff, console)
+    render_frames_rich(frames, console)
     return 0
 
 
@@ -385,6 +446,7 @@ def _overhead(args: argparse.Namespace) -> int:
             affinity=None if args.affinity == "none" else args.affinity,
             timeout=args.timeout,
             progress=progress,
+            pyspy=_pyspy_settings(args),
         )
     print(json.dumps(report.as_json(), indent=2) if args.json else render_overhead(report))
     return 0
