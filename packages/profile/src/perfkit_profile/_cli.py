@@ -419,7 +419,7 @@ def _diff(args: argparse.Namespace) -> int:
     frames = differential_flamegraph(
         (args.before, before), (args.after, after), out=args.out, limit=args.limit
     )
-    if isinstance(frames, str):
+    if isinstance(frames, str) and args.format != "text":  # the text tables say it themselves
         print(f"{PROG}: no differential flame graph: {frames}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(diff_json(diff, frames), indent=2, allow_nan=False))

@@ -59,9 +59,11 @@ __all__ = [
 # py-spy's own default: 500 samples in the default 5 s budget, and a pause of the process every
 # 10 ms (see the overhead figures in docs/profiling.md).
 DEFAULT_RATE = 100
-# The probe's program lives this long: py-spy gives up on a process it may not trace after
-# about 0.7 s here; a program gone before that gives a misleading "no such file" instead.
-_PROBE_PROGRAM = "import time; time.sleep(1.5)"
+# How long the probe's program lives: py-spy gives up on a process it may not trace after about
+# 0.7 s here, and a program gone before that gives a misleading "no such file" error instead. So
+# a failure that names no permission problem is tried once more with a longer-lived program (a
+# loaded machine slows py-spy's retries down).
+_PROBE_SECONDS = (1.5, 6.0)
 _PROBE_TIMEOUT = 60.0
 # What py-spy (0.4) prints when the kernel refuses it the process: EPERM from ptrace or
 # process_vm_readv (containers, Yama), "Permission denied" reading /proc/PID/mem, and the macOS
@@ -141,21 +143,24 @@ def permission_problem(log_text: str) -> str | None:
 
 
 def check_attach(settings: PySpySettings, scratch: Path) -> str | None:
-    """Sample a one-second program with the capture's settings: None when py-spy can, else
+    """Sample a short-lived program with the capture's settings: None when py-spy can, else
     the one-line error naming the fix."""
-    log = scratch / "pyspy-probe.log"
-    program = [sys.executable, "-c", _PROBE_PROGRAM]
-    child = run_child(
-        record_command(settings, scratch / "probe.folded", program),
-        log=log,
-        timeout=_PROBE_TIMEOUT,
-    )
-    if child.ok:
-        return None
-    text = log.read_text(encoding="utf-8", errors="replace")
-    return permission_problem(text) or (
-        f"py-spy cannot sample here (exit {child.returncode}): {tail(log, 3)}"
-    )
+    error = ""
+    for seconds in _PROBE_SECONDS:
+        log = scratch / "pyspy-probe.log"
+        program = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
+        child = run_child(
+            record_command(settings, scratch / "probe.folded", program),
+            log=log,
+            timeout=_PROBE_TIMEOUT,
+        )
+        if child.ok:
+            return None
+        denied = permission_problem(log.read_text(encoding="utf-8", errors="replace"))
+        if denied:
+            return denied
+        error = f"py-spy cannot sample here (exit {child.returncode}): {tail(log, 3)}"
+    return error
 
 
 def capture(
