@@ -11,7 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 HISTORY = "history.db"
 TARGETS = "benchmarks/targets.toml"

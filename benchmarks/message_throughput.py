@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import queue
 from collections import deque
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -363,12 +364,7 @@ ROUTES = ["direct", "topic", "round_robin", "consistent_hash", "broadcast"]
 def routing(loops: int, *, algorithm: str) -> float:
     """Route one message by the algorithm to a group of 8 agents (sync mode; broadcast: to all 8)."""
     with Runtime("sync") as rt:
-        members = rt.spawn_many(Count, 8)
-        rt.spawn(Count, name="target")
-        if algorithm in ("round_robin", "consistent_hash", "broadcast"):
-            rt.group("g", members, algorithm)
-        for m in members:
-            rt.subscribe("t", m)
+        _routing_targets(rt, algorithm)
         keys = [f"user-{i}" for i in range(BATCH)]
         tell = rt.tell
         publish = rt.publish
@@ -387,6 +383,17 @@ def routing(loops: int, *, algorithm: str) -> float:
                 for i in range(BATCH):
                     tell("g", i)
         return perf_counter() - t0
+
+
+def _routing_targets(rt: Runtime, algorithm: str) -> None:
+    """``routing``'s set-up: 8 members (a group for the group algorithms, subscribers of topic
+    ``t``) and the direct target."""
+    members = rt.spawn_many(Count, 8)
+    rt.spawn(Count, name="target")
+    if algorithm in ("round_robin", "consistent_hash", "broadcast"):
+        rt.group("g", members, algorithm)
+    for m in members:
+        rt.subscribe("t", m)
 
 
 # ------------------------------------------------------------------ queue implementations
@@ -411,44 +418,10 @@ QUEUES = ["deque", "simplequeue", "queue", "asyncio_queue", "mailbox"]
 def queues(loops: int, *, impl: str) -> float:
     """Put then get BATCH items through one queue implementation, in one thread (raw overhead)."""
     if impl == "asyncio_queue":
-
-        async def main() -> float:
-            q: asyncio.Queue[int] = asyncio.Queue()
-            t0 = perf_counter()
-            for _ in range(loops):
-                for i in range(BATCH):
-                    q.put_nowait(i)
-                for _ in range(BATCH):
-                    q.get_nowait()
-            return perf_counter() - t0
-
-        return run_async(main())
+        return _asyncio_queue(loops)
     if impl == "mailbox":
-        # The runtime's mailbox as the runtime uses it: tell (enqueue + schedule) then the
-        # worker-side drain, here run by the sync dispatcher from inside one handler.
-        with Runtime("sync") as rt:
-            sink = rt.spawn(Count)
-
-            class Producer(Agent):
-                def handle(self, n: int) -> None:
-                    tell = sink.tell
-                    for i in range(n):
-                        tell(i)
-
-            producer = rt.spawn(Producer)
-            t0 = perf_counter()
-            for _ in range(loops):
-                producer.tell(BATCH)
-            return perf_counter() - t0
-    if impl == "deque":
-        d: deque[int] = deque()
-        put, get = d.append, d.popleft
-    elif impl == "simplequeue":
-        sq: queue.SimpleQueue[int] = queue.SimpleQueue()
-        put, get = sq.put, sq.get
-    else:
-        qq: queue.Queue[int] = queue.Queue()
-        put, get = qq.put, qq.get
+        return _mailbox(loops)
+    put, get = _put_get(impl)
     t0 = perf_counter()
     for _ in range(loops):
         for i in range(BATCH):
@@ -456,3 +429,48 @@ def queues(loops: int, *, impl: str) -> float:
         for _ in range(BATCH):
             get()
     return perf_counter() - t0
+
+
+def _asyncio_queue(loops: int) -> float:
+    async def main() -> float:
+        q: asyncio.Queue[int] = asyncio.Queue()
+        t0 = perf_counter()
+        for _ in range(loops):
+            for i in range(BATCH):
+                q.put_nowait(i)
+            for _ in range(BATCH):
+                q.get_nowait()
+        return perf_counter() - t0
+
+    return run_async(main())
+
+
+def _mailbox(loops: int) -> float:
+    # The runtime's mailbox as the runtime uses it: tell (enqueue + schedule) then the
+    # worker-side drain, here run by the sync dispatcher from inside one handler.
+    with Runtime("sync") as rt:
+        sink = rt.spawn(Count)
+
+        class Producer(Agent):
+            def handle(self, n: int) -> None:
+                tell = sink.tell
+                for i in range(n):
+                    tell(i)
+
+        producer = rt.spawn(Producer)
+        t0 = perf_counter()
+        for _ in range(loops):
+            producer.tell(BATCH)
+        return perf_counter() - t0
+
+
+def _put_get(impl: str) -> tuple[Callable[[int], object], Callable[[], object]]:
+    """The bound put and get of a thread queue (``deque``, ``simplequeue``, ``queue``)."""
+    if impl == "deque":
+        d: deque[int] = deque()
+        return d.append, d.popleft
+    if impl == "simplequeue":
+        sq: queue.SimpleQueue[int] = queue.SimpleQueue()
+        return sq.put, sq.get
+    qq: queue.Queue[int] = queue.Queue()
+    return qq.put, qq.get

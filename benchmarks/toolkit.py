@@ -142,8 +142,7 @@ def history_path() -> Path:
             for slot in range(RUNS_PER_DAY):
                 moment = start + timedelta(days=day, hours=8 + slot)
                 history.store(_run(day * RUNS_PER_DAY + slot, moment, shape, rng))
-        history.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        history.db.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to rename
+        history.to_single_file()  # one self-contained file to rename
     os.replace(building, path)
     return path
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from perfkit_bench._cli import main
-from perfkit_bench._orchestrator import RunOptions, _pyperf_args
+from perfkit_bench._run._orchestrator import RunOptions, _pyperf_args
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 WriteSuite = Callable[..., Path]

@@ -252,7 +252,7 @@ def test_failures_recorded(outcome: Outcome) -> None:
 
 
 def test_zero_latency_extras_are_omitted_across_processes() -> None:
-    from perfkit_bench._orchestrator import _merge_processes
+    from perfkit_bench._run._orchestrator import _merge_processes
     from perfkit_bench._spec import BenchmarkSpec
 
     spec = BenchmarkSpec(

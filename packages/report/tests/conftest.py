@@ -177,6 +177,26 @@ def state() -> Callable[[Path], tuple[dict[str, int], str]]:
     return db_state
 
 
+def run_sql(path: Path, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on a history file through a connection of its own (foreign keys on, as
+    the store sets them), commit, and return the rows: how tests read, damage or hand-edit a
+    history the way no perfkit-report command would."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        rows = conn.execute(statement, params).fetchall()
+        conn.commit()
+    finally:
+        conn.close()
+    return rows
+
+
+@pytest.fixture(scope="session")
+def sql() -> Callable[..., list[tuple[Any, ...]]]:
+    """run_sql as a fixture."""
+    return run_sql
+
+
 @pytest.fixture
 def make_bench() -> type[Bench]:
     """The Bench class (tests cannot import conftest under importlib mode)."""
@@ -213,7 +233,7 @@ def store_history(
     from datetime import timedelta
 
     from perfkit_report import History, ParsedResult, ParsedRun, summarize
-    from perfkit_report._timestamps import format_timestamp, parse_timestamp
+    from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 
     rng = random.Random(seed)
     runs = max(len(s.medians) for s in series)

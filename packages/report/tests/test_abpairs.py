@@ -10,8 +10,8 @@ from typing import Any
 import pyperf
 import pytest
 
-from perfkit_report._abpairs import PairedSamples, load_pairs
 from perfkit_report._exceptions import InputError, ResultFileError
+from perfkit_report._gate._abpairs import PairedSamples, load_pairs
 
 
 def write_side(

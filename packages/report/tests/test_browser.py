@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, sync_playwright
 
 from perfkit_report import History, parse_targets
-from perfkit_report._report import render_report
+from perfkit_report._render._report import render_report
 
 XSS = "<img src=x onerror=alert(1)>"
 RUNS = 24

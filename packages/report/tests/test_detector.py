@@ -27,7 +27,7 @@ import pytest
 from scipy.stats import false_discovery_control
 
 from perfkit_report import InputError, SeverityBands
-from perfkit_report._detector import (
+from perfkit_report._gate._detector import (
     MIN_PROCESSES,
     BenchmarkSamples,
     BenchmarkVerdict,

@@ -18,11 +18,9 @@ import pyperf
 import pytest
 
 from perfkit_report._cli import main
-from perfkit_report._evaluate import (
+from perfkit_report._gate._evaluate import Evaluation, MethodResult, evaluate
+from perfkit_report._gate._evaluation_report import (
     EVALUATION_FORMAT_VERSION,
-    Evaluation,
-    MethodResult,
-    evaluate,
     render_evaluation_json,
     render_evaluation_markdown,
     render_evaluation_text,

@@ -69,7 +69,7 @@ def test_every_exported_name_exists_and_public_names_are_exported() -> None:
     public = {
         name for name in vars(perfkit_report) if not name.startswith("_") or name == "__version__"
     } - {"annotations"}  # from __future__ import annotations
-    # Submodules (perfkit_report._store ...) are private; everything else public is exported.
+    # Submodules (perfkit_report._history._store ...) are private; everything else public is exported.
     assert public - set(perfkit_report.__all__) == set()
 
 
@@ -97,7 +97,7 @@ def test_no_other_perfkit_package_is_imported() -> None:
     import sys
 
     code = (
-        "import sys, perfkit_report, perfkit_report._cli, perfkit_report._summary;"
+        "import sys, perfkit_report, perfkit_report._cli, perfkit_report._render._summary;"
         "print(sorted(m for m in sys.modules if m.startswith('perfkit_') "
         "and not m.startswith('perfkit_report')))"
     )

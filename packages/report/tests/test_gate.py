@@ -289,7 +289,7 @@ def test_a_five_percent_instruction_growth_regresses_on_its_own_channel(
     assert verdicts[("instructions", "spawn.one")]["threshold"] == 8.0
     assert verdicts[("instructions", "routing.tell.direct")]["threshold"] == 1.0  # default
     look = comment.split("<details>")[0]
-    assert "| routing.tell.hash | instructions | **regressed** | +5.0% |" in look
+    assert "| routing.tell.hash | instructions | **regressed** | +5.0 % |" in look
 
 
 def test_time_and_instructions_share_one_benjamini_hochberg_family(
@@ -439,18 +439,18 @@ def test_the_check_is_stored_with_its_runs_and_every_verdict(
 def test_a_failure_while_storing_leaves_no_trace_in_the_history(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import perfkit_report._gate as gate
+    import perfkit_report._history._store as store
 
     base, head = ab_pair(tmp_path / "ab")
     db = tmp_path / "history.db"
     History.open(db).close()
-    real = gate.write_check_rows
+    real = store.insert_check
 
     def half_then_fail(*args: Any, **kwargs: Any) -> int:
         real(*args, **kwargs)  # the check and its verdicts are written ...
         raise StoreError(f"{db}: disk full (simulated)")  # ... then the transaction fails
 
-    monkeypatch.setattr(gate, "write_check_rows", half_then_fail)
+    monkeypatch.setattr(store, "insert_check", half_then_fail)
     code, document, comment, _, err = check(
         capsys, tmp_path, "--base", base, "--head", head, "--db", db
     )

@@ -14,7 +14,8 @@ from typing import Any
 import pyperf
 import pytest
 
-from perfkit_report import History, ResultFileError, _ingest, read_result_file
+from perfkit_report import History, ResultFileError, read_result_file
+from perfkit_report._history import _ingest
 
 SHARED = Path(__file__).parent / "data" / "pyperf"
 THIRD_PARTY = sorted(SHARED.glob("*.json"))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
 from perfkit_report import MIGRATIONS, History, Migration, SchemaTooNew, StoreCorrupt
-from perfkit_report._migrations import apply_migrations
+from perfkit_report._history._migrations import apply_migrations
 
 TABLES = {
     "migrations",
@@ -25,14 +27,25 @@ TABLES = {
 NAMES = [migration.name for migration in MIGRATIONS]
 
 
+@contextmanager
+def schema(path: Path) -> Iterator[Database]:
+    """A connection of the test's own to a history file, to read its schema."""
+    db = Database(sqlite3.connect(path))
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 def test_new_history_gets_every_table_and_index(tmp_path: Path) -> None:
     with History.open(tmp_path / "h.db") as history:
-        assert set(history.db.table_names()) == TABLES
         assert history.migrations() == NAMES
         assert NAMES[:2] == ["0001_initial", "0002_regression_gate"]
+    with schema(tmp_path / "h.db") as db:
+        assert set(db.table_names()) == TABLES
         indexes = {
             row["name"]: row["tbl_name"]
-            for row in history.db.query(
+            for row in db.query(
                 "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' "
                 "AND name NOT LIKE 'sqlite_autoindex%'"
             )
@@ -41,23 +54,24 @@ def test_new_history_gets_every_table_and_index(tmp_path: Path) -> None:
         assert indexes["idx_runs_started"] == "runs"
         plan = " ".join(
             str(row["detail"])
-            for row in history.db.query(
+            for row in db.query(
                 "EXPLAIN QUERY PLAN SELECT * FROM results WHERE benchmark = ? ORDER BY run_id",
                 ["x"],
             )
         )
         assert "idx_results_benchmark_run" in plan
-        fks = {fk.other_table: fk.on_delete for fk in history.db.table("results").foreign_keys}
+        fks = {fk.other_table: fk.on_delete for fk in db.table("results").foreign_keys}
         assert fks == {"runs": "CASCADE"}
 
 
 def test_reopening_applies_nothing(tmp_path: Path) -> None:
     db_path = tmp_path / "h.db"
     History.open(db_path).close()
-    with History.open(db_path) as history:
-        rows = list(history.db.query("SELECT name, applied_at FROM migrations"))
+    History.open(db_path).close()
+    with schema(db_path) as db:
+        rows = list(db.query("SELECT name, applied_at FROM migrations"))
         assert [row["name"] for row in rows] == NAMES
-        assert apply_migrations(history.db, "h.db") == []
+        assert apply_migrations(db, "h.db") == []
 
 
 def test_a_new_migration_is_applied_once_in_order(tmp_path: Path) -> None:
@@ -145,8 +159,9 @@ def test_a_history_from_the_first_release_gains_the_gate_tables_and_keeps_its_ro
     db.close()
     with History.open(db_path) as history:
         assert history.migrations() == NAMES
-        assert {"checks", "evaluations"} <= set(history.db.table_names())
-        columns = history.db["verdicts"].columns_dict
+    with schema(db_path) as db:
+        assert {"checks", "evaluations"} <= set(db.table_names())
+        columns = db["verdicts"].columns_dict
         assert {"check_id", "mde_percent", "n_base", "n_head", "paired", "test"} <= set(columns)
-        (row,) = history.db.query("SELECT name, run_id, branch FROM baselines")
+        (row,) = db.query("SELECT name, run_id, branch FROM baselines")
         assert row == {"name": "main", "run_id": 1, "branch": None}

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from perfkit_report._packed import pack_floats, unpack_floats
+from perfkit_report._history._packed import pack_floats, unpack_floats
 
 # Values where a text or lossy encoding would go wrong.
 EDGES = (

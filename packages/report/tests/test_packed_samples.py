@@ -19,12 +19,12 @@ from perfkit_report import (
     History,
     ParsedResult,
     ParsedRun,
-    _migrations,
     render_report,
     summarize,
 )
-from perfkit_report._migrations import apply_migrations
-from perfkit_report._packed import unpack_floats
+from perfkit_report._history import _migrations
+from perfkit_report._history._migrations import apply_migrations
+from perfkit_report._history._packed import unpack_floats
 
 BEFORE_0003 = MIGRATIONS[: [m.name for m in MIGRATIONS].index("0003_packed_samples")]
 
@@ -34,22 +34,23 @@ def _bits(values: Any) -> list[int]:
 
 
 def test_ingest_stores_blobs_that_read_back_exactly(
-    tmp_path: Path, perfkit_file: Callable[..., Path]
+    tmp_path: Path, perfkit_file: Callable[..., Path], sql: Callable[..., list[Any]]
 ) -> None:
     with History.open(tmp_path / "h.db") as history:
         run_id = history.ingest(perfkit_file()).run_id
-        kinds = history.db.execute(
-            "SELECT DISTINCT typeof(samples), typeof(process_medians) FROM results"
-        ).fetchall()
-        assert kinds == [("blob", "blob")]
         direct = {r.benchmark: r for r in history.results(run_id)}["routing.tell.direct"]
-        assert direct.samples == (1.0e-6, 1.1e-6, 1.2e-6, 1.3e-6, 1.4e-6, 1.5e-6)
-        assert direct.process_medians == (1.1e-6, 1.4e-6)
-        (blob,) = history.db.execute(
-            "SELECT samples FROM results WHERE run_id = ? AND benchmark = ?",
-            [run_id, "routing.tell.direct"],
-        ).fetchone()
-        assert blob == struct.pack("<6d", *direct.samples)
+    kinds = sql(
+        tmp_path / "h.db", "SELECT DISTINCT typeof(samples), typeof(process_medians) FROM results"
+    )
+    assert kinds == [("blob", "blob")]
+    assert direct.samples == (1.0e-6, 1.1e-6, 1.2e-6, 1.3e-6, 1.4e-6, 1.5e-6)
+    assert direct.process_medians == (1.1e-6, 1.4e-6)
+    ((blob,),) = sql(
+        tmp_path / "h.db",
+        "SELECT samples FROM results WHERE run_id = ? AND benchmark = ?",
+        [run_id, "routing.tell.direct"],
+    )
+    assert blob == struct.pack("<6d", *direct.samples)
 
 
 def _run(samples: tuple[float, ...]) -> ParsedRun:
@@ -128,16 +129,18 @@ def _legacy_history(path: Path) -> list[int]:
 
 
 def test_0003_converts_json_rows_exactly_and_leaves_damaged_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: Callable[..., list[Any]]
 ) -> None:
     monkeypatch.setattr(_migrations, "_PACK_BATCH_ROWS", 3)  # several batches
     ids = _legacy_history(tmp_path / "h.db")
     with History.open(tmp_path / "h.db") as history:
         assert history.migrations()[-1] == "0003_packed_samples"
         for row_id, (text, converted) in zip(ids, LEGACY_ROWS, strict=True):
-            stored = history.db.execute(
-                "SELECT samples, process_medians FROM results WHERE id = ?", [row_id]
-            ).fetchone()
+            (stored,) = sql(
+                tmp_path / "h.db",
+                "SELECT samples, process_medians FROM results WHERE id = ?",
+                [row_id],
+            )
             if text is None:
                 assert stored == (None, None)
             elif converted:

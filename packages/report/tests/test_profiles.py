@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from perfkit_report import History, ProfileSummaryError
-from perfkit_report._profiles import read_profile_summary
-from perfkit_report._report import render_report
+from perfkit_report._history._profiles import read_profile_summary
+from perfkit_report._render._report import render_report
 
 
 def test_summary_is_read_and_unknown_keys_are_ignored(

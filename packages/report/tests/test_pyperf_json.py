@@ -23,8 +23,9 @@ from pyperf import _bench as pyperf_bench
 from pyperf import _formatter as pyperf_formatter
 from pyperf import _metadata as pyperf_metadata
 
-from perfkit_report import ParsedRun, ResultFileError, _ingest, _pyperf_json, read_result_file
-from perfkit_report._pyperf_json import LoadedSuite, load_suite
+from perfkit_report import ParsedRun, ResultFileError, read_result_file
+from perfkit_report._history import _ingest, _pyperf_json
+from perfkit_report._history._pyperf_json import LoadedSuite, load_suite
 
 SHARED = Path(__file__).parent / "data" / "pyperf"
 THIRD_PARTY = sorted(SHARED.glob("*.json"))

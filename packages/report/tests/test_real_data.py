@@ -16,7 +16,7 @@ import markdown
 import pytest
 
 from perfkit_report import History
-from perfkit_report._report import render_report
+from perfkit_report._render._report import render_report
 
 DATA = Path(__file__).parent / "data" / "pyperf"
 FILES = [DATA / f"mult_list_py3{minor}.json" for minor in (6, 7, 8)]

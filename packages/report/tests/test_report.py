@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from perfkit_report import History, parse_targets
-from perfkit_report._html_report import UPLOT_VERSION
-from perfkit_report._report import render_report
+from perfkit_report._render._html_report import UPLOT_VERSION
+from perfkit_report._render._report import render_report
 
 TARGETS = """
 version = 1
@@ -73,20 +73,23 @@ def _series(series_type: Any) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def report(
-    tmp_path_factory: pytest.TempPathFactory, synthetic: Callable[..., Any], series_type: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    synthetic: Callable[..., Any],
+    series_type: Any,
+    sql: Callable[..., Any],
 ) -> Any:
     folder = tmp_path_factory.mktemp("report")
     db = folder / "history.db"
     ids = synthetic(db, _series(series_type))
+    sql(
+        db,
+        "INSERT INTO verdicts (run_id, base_run_id, benchmark, channel, effect, ci_low, "
+        "ci_high, p, q, verdict, severity) VALUES (?, ?, 'mt.tell.asyncio', 'time', 1.24, "
+        "1.18, 1.31, 0.0001, 0.0004, 'regressed', 'critical')",
+        [ids[-1], ids[4]],
+    )
     with History.open(db) as history:
         history.pin_baseline("release-0.1", ids[4], "first release")
-        history.db.execute(
-            "INSERT INTO verdicts (run_id, base_run_id, benchmark, channel, effect, ci_low, "
-            "ci_high, p, q, verdict, severity) VALUES (?, ?, 'mt.tell.asyncio', 'time', 1.24, "
-            "1.18, 1.31, 0.0001, 0.0004, 'regressed', 'critical')",
-            [ids[-1], ids[4]],
-        )
-        history.db.conn.commit()
         return render_report(history, folder / "out", parse_targets(TARGETS, "targets.toml"))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit_report import History
-from perfkit_report._report import render_report
+from perfkit_report._render._report import render_report
 
 
 def _data(html: str) -> Any:

@@ -14,8 +14,8 @@ import pytest
 
 from perfkit_report import History
 from perfkit_report._escape import escape_markdown
-from perfkit_report._html_report import script_json
-from perfkit_report._report import render_report
+from perfkit_report._render._html_report import script_json
+from perfkit_report._render._report import render_report
 
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE = [
@@ -34,6 +34,7 @@ def report(
     synthetic: Callable[..., Any],
     series_type: Any,
     profile_folder: Callable[..., Path],
+    sql: Callable[..., Any],
 ) -> Any:
     folder = tmp_path_factory.mktemp("escaping")
     db = folder / "history.db"
@@ -49,12 +50,12 @@ def report(
         top_cpu=[{"function": XSS, "file": "a|b.py", "line": 1, "cpu_percent": 50.0}],
         files={"memray_flamegraph": "flame.html", "scalene_html": "<x>.html"},
     )
+    sql(
+        db,
+        "UPDATE runs SET branch = ?, commit_sha = ? WHERE id = ?",
+        ["<b>evil</b>|`branch`", "`$(rm -rf /)`<i>", ids[-1]],
+    )
     with History.open(db) as history:
-        history.db.execute(
-            "UPDATE runs SET branch = ?, commit_sha = ? WHERE id = ?",
-            ["<b>evil</b>|`branch`", "`$(rm -rf /)`<i>", ids[-1]],
-        )
-        history.db.conn.commit()
         history.ingest_profiles([capture])
         return render_report(history, folder / "out")
 

@@ -39,7 +39,7 @@ def _history(tmp_path: Path, perfkit_file: Callable[..., Path], make_bench: Any)
 
 
 def test_prune_summarises_then_drops_samples_except_pinned(
-    tmp_path: Path, perfkit_file: Callable[..., Path], make_bench: Any
+    tmp_path: Path, perfkit_file: Callable[..., Path], make_bench: Any, sql: Callable[..., Any]
 ) -> None:
     ids = _history(tmp_path, perfkit_file, make_bench)
     with History.open(tmp_path / "h.db") as history:
@@ -59,17 +59,18 @@ def test_prune_summarises_then_drops_samples_except_pinned(
         assert medians_after == medians_before  # summary statistics stay
         assert len(history.runs()) == 4  # nothing is deleted
 
-        summaries = {
-            (row["day"], row["benchmark"]): row
-            for row in history.db.query("SELECT * FROM daily_summaries")
-        }
-        june = summaries[("2026-06-01", "routing.tell.direct")]
-        assert june["n_runs"] == 2
-        assert june["unit"] == "second"
-        assert june["median"] == pytest.approx((1.1e-6 + 2.2e-6) / 2)
-        assert (june["min"], june["max"]) == pytest.approx((1.1e-6, 2.2e-6))
-        july = summaries[("2026-07-01", "memory.per_message")]
-        assert (july["n_runs"], july["unit"], july["median"]) == (1, "byte", 1500.0)
+    columns = ("day", "benchmark", "unit", "n_runs", "median", "min", "max")
+    summaries = {
+        (row[0], row[1]): dict(zip(columns, row, strict=True))
+        for row in sql(tmp_path / "h.db", f"SELECT {', '.join(columns)} FROM daily_summaries")
+    }
+    june = summaries[("2026-06-01", "routing.tell.direct")]
+    assert june["n_runs"] == 2
+    assert june["unit"] == "second"
+    assert june["median"] == pytest.approx((1.1e-6 + 2.2e-6) / 2)
+    assert (june["min"], june["max"]) == pytest.approx((1.1e-6, 2.2e-6))
+    july = summaries[("2026-07-01", "memory.per_message")]
+    assert (july["n_runs"], july["unit"], july["median"]) == (1, "byte", 1500.0)
 
 
 def test_prune_is_idempotent(
@@ -89,15 +90,19 @@ def test_prune_is_idempotent(
 
 
 def test_prune_is_one_transaction(
-    tmp_path: Path, perfkit_file: Callable[..., Path], make_bench: Any, state: Callable[[Path], Any]
+    tmp_path: Path,
+    perfkit_file: Callable[..., Path],
+    make_bench: Any,
+    state: Callable[[Path], Any],
+    sql: Callable[..., Any],
 ) -> None:
     ids = _history(tmp_path, perfkit_file, make_bench)
-    with History.open(tmp_path / "h.db") as history:
-        # Make the second run's update fail after the summaries and the first run were written.
-        history.db.execute(
-            "CREATE TRIGGER refuse AFTER UPDATE ON results WHEN NEW.run_id = "
-            f"{ids['old_b']} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-        )
+    # Make the second run's update fail after the summaries and the first run were written.
+    sql(
+        tmp_path / "h.db",
+        "CREATE TRIGGER refuse AFTER UPDATE ON results WHEN NEW.run_id = "
+        f"{ids['old_b']} BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
     before = state(tmp_path / "h.db")
     with (
         History.open(tmp_path / "h.db") as history,

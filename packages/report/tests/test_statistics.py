@@ -13,7 +13,7 @@ import pyperf
 import pytest
 
 from perfkit_report import SampleSummary, summarize
-from perfkit_report._statistics import percentile, summarize_many
+from perfkit_report._history._statistics import percentile, summarize_many
 
 PYPERF_FILES = sorted((Path(__file__).parent / "data" / "pyperf").glob("*.json"))
 

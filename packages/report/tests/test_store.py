@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,12 +14,14 @@ from perfkit_report import History, InputError, UnknownBaseline, UnknownRun
 
 def test_every_connection_enforces_foreign_keys_and_waits_when_busy(tmp_path: Path) -> None:
     with History.open(tmp_path / "h.db", busy_timeout=7.5) as history:
-        conn = history.db.conn
+        # White-box: the settings belong to the store's own connection, which nothing outside
+        # the store is given.
+        conn = history._db.conn
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 7500
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-            history.db.execute(
+            conn.execute(
                 "INSERT INTO results (run_id, benchmark, metric, unit, suite, n, median, mean, "
                 "min, max, p5, p95, mad) VALUES (999, 'b', 'time', 'second', 's', 1, 1, 1, 1, 1, "
                 "1, 1, 0)"
@@ -26,13 +29,13 @@ def test_every_connection_enforces_foreign_keys_and_waits_when_busy(tmp_path: Pa
 
 
 def test_deleting_a_run_cascades_to_results(
-    tmp_path: Path, perfkit_file: Callable[..., Path]
+    tmp_path: Path, perfkit_file: Callable[..., Path], sql: Callable[..., Any]
 ) -> None:
     with History.open(tmp_path / "h.db") as history:
         run_id = history.ingest(perfkit_file()).run_id
         assert len(history.results(run_id)) == 5
-        history.db.execute("DELETE FROM runs WHERE id = ?", [run_id])
-        assert history.db["results"].count == 0
+    sql(tmp_path / "h.db", "DELETE FROM runs WHERE id = ?", [run_id])
+    assert sql(tmp_path / "h.db", "SELECT count(*) FROM results") == [(0,)]
 
 
 def test_queries_order_runs_by_start_time(
@@ -53,7 +56,9 @@ def test_queries_order_runs_by_start_time(
             history.run(999)
 
 
-def test_baselines_pin_move_and_list(tmp_path: Path, perfkit_file: Callable[..., Path]) -> None:
+def test_baselines_pin_move_and_list(
+    tmp_path: Path, perfkit_file: Callable[..., Path], sql: Callable[..., Any]
+) -> None:
     with History.open(tmp_path / "h.db") as history:
         first = history.ingest(perfkit_file()).run_id
         second = history.ingest(perfkit_file()).run_id
@@ -77,6 +82,6 @@ def test_baselines_pin_move_and_list(tmp_path: Path, perfkit_file: Callable[...,
             history.pin_baseline("main", 999)
         with pytest.raises(InputError, match="cannot be empty"):
             history.pin_baseline(" ", first)
-        # A baseline protects its run from deletion.
-        with pytest.raises(sqlite3.IntegrityError):
-            history.db.execute("DELETE FROM runs WHERE id = ?", [first])
+    # A baseline protects its run from deletion.
+    with pytest.raises(sqlite3.IntegrityError):
+        sql(tmp_path / "h.db", "DELETE FROM runs WHERE id = ?", [first])

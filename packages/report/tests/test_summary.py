@@ -14,7 +14,7 @@ from rich.console import Console
 
 from perfkit_report import History, parse_targets
 from perfkit_report._escape import escape_markdown, escape_terminal
-from perfkit_report._summary import (
+from perfkit_report._render._summary import (
     render_json,
     render_markdown,
     render_rich,

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from perfkit_report._trend import (
+from perfkit_report._render._trend import (
     MIN_POINTS_FOR_CHANGES,
     MIN_POINTS_FOR_DRIFT,
     change_points,

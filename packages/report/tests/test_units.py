@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfkit_report._units import format_rate, format_value
+from perfkit_report._units import format_percent, format_rate, format_value
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,26 @@ def test_format_rate() -> None:
     assert format_rate(812_300) == "812k ops/s"
     assert format_rate(12.34) == "12.3 ops/s"
     assert format_rate(float("inf")) == "inf"
+
+
+@pytest.mark.parametrize(
+    ("percent", "options", "text"),
+    [
+        (12.34, {}, "+12.3 %"),
+        (-4.56, {}, "-4.6 %"),
+        (123.4, {}, "+123 %"),
+        (0.04, {}, "0.0 %"),
+        (0.96, {}, "+1.0 %"),
+        (12.34, {"signed": False}, "12.3 %"),
+        (0.964, {"fine": True}, "+0.96 %"),
+        (-0.5, {"fine": True}, "-0.50 %"),
+        (0.004, {"fine": True}, "0.00 %"),
+        (5.0, {"fine": True}, "+5.0 %"),
+        (None, {}, "—"),
+        (float("nan"), {}, "—"),
+    ],
+)
+def test_format_percent_is_the_one_form_of_a_measured_percentage(
+    percent: float | None, options: dict[str, bool], text: str
+) -> None:
+    assert format_percent(percent, **options) == text

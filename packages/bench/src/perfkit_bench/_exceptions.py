@@ -12,6 +12,8 @@
     ├── MissingToolError   a tool a command needs is not installed (valgrind)           exit 2
     ├── SideError          ab: a side's interpreter cannot list its benchmarks, or the
     │                      base side failed every benchmark it ran (no verdict possible)  exit 2
+    ├── GateError          regression: the gate cannot give a verdict (dirty tree, unknown
+    │                      ref, a base that does not build, a tool that crashed)          exit 2
     ├── WorkerError        a worker process was given a benchmark it cannot run          exit 1
     └── RunFailed          every selected benchmark failed: nothing to write             exit 1
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "DeclarationError",
     "DiscoveryError",
+    "GateError",
     "MissingToolError",
     "OutputExistsError",
     "PerfkitBenchError",
@@ -63,6 +66,10 @@ class UsageError(PerfkitBenchError, ValueError):
 
 class SideError(PerfkitBenchError):
     """``perfkit-bench ab``: one side (interpreter + suites) cannot be measured at all."""
+
+
+class GateError(PerfkitBenchError):
+    """``perfkit-bench regression``: no verdict can be given (exit 2, nothing claimed)."""
 
 
 class MissingToolError(PerfkitBenchError):

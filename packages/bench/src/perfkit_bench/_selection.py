@@ -4,13 +4,37 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+from perfkit_bench._discovery import discover_suites
 from perfkit_bench._exceptions import SelectionError
 from perfkit_bench._spec import BenchmarkSpec
 
-__all__ = ["matches_pattern", "select"]
+__all__ = ["Discovered", "discover_declared", "matches_pattern", "select"]
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """Every benchmark the suites under some paths declare, and each suite's file by name."""
+
+    specs: list[BenchmarkSpec]
+    suite_paths: dict[str, Path]
+
+    def select(
+        self, suites: Sequence[str] = (), targets: Sequence[str] = (), pattern: str | None = None
+    ) -> list[BenchmarkSpec]:
+        return select(self.specs, suites=suites, targets=targets, pattern=pattern)
+
+
+def discover_declared(paths: Sequence[str | Path] | None) -> Discovered:
+    """Import the suites under ``paths`` (default ``benchmarks/``): what ``list``, ``run`` and
+    ``instructions`` choose from."""
+    suites = discover_suites(paths or None)
+    specs = [spec for _, declared in suites for spec in declared]
+    return Discovered(specs, {path.stem: path for path, _ in suites})
 
 
 def matches_pattern(bench_id: str, pattern: str) -> bool:

@@ -85,31 +85,8 @@ def capture(
         scratch = Path(tmp)
         workload, unavailable = _preflight(workload, options, scratch, progress)
         folder = _new_folder(options.out, folder_name(captured, git.short_commit, workload.label))
-        runners: dict[str, _Runner] = {
-            **_RUNNERS,
-            _PYSPY: partial(_pyspy.capture, settings=options.pyspy),
-        }
-        reports = [
-            runners[name](
-                workload,
-                folder.resolve(),  # the tools run in other working directories
-                scratch,
-                version=versions[name],
-                budget=options.budget,
-                timeout=options.timeout,
-                top=options.top,
-                progress=progress,
-            )
-            for name in PROFILERS
-            if name in options.profilers and name not in unavailable
-        ]
-    by_name = {report.name: report for report in reports}
-    scalene = by_name.get("scalene")
-    memray = by_name.get("memray")
-    peak, source = _peak(scalene, memray)
-    files: dict[str, str] = {}
-    for report in reports:
-        files.update(report.files)
+        names = [name for name in options.profilers if name not in unavailable]
+        reports = _run_profilers(workload, names, options, versions, folder, scratch, progress)
     tools = {report.name: report.version for report in reports}
     tools["python"] = platform.python_version()
     summary: dict[str, Any] = {
@@ -128,36 +105,78 @@ def capture(
         "tools": tools,
         "profilers": [report.name for report in reports],
         "budget": options.budget.spec(),
+        **_figures(reports),
+        "files": {key: path for report in reports for key, path in report.files.items()},
+        "runs": {report.name: report.run for report in reports},
+        "errors": [
+            *unavailable.values(),
+            *(error for report in reports for error in report.errors),
+        ],
+    }
+    write_summary(folder, summary)
+    denied = [report.data["denied"] for report in reports if report.data.get("denied")]
+    return Capture(folder, summary, (*unavailable.values(), *denied))
+
+
+def _run_profilers(
+    workload: Workload,
+    names: Sequence[str],
+    options: CaptureOptions,
+    versions: dict[str, str],
+    folder: Path,
+    scratch: Path,
+    progress: Progress,
+) -> list[ToolReport]:
+    """Each profiler in ``names``, one after the other, in PROFILERS order."""
+    runners: dict[str, _Runner] = {
+        **_RUNNERS,
+        _PYSPY: partial(_pyspy.capture, settings=options.pyspy),
+    }
+    return [
+        runners[name](
+            workload,
+            folder.resolve(),  # the tools run in other working directories
+            scratch,
+            version=versions[name],
+            budget=options.budget,
+            timeout=options.timeout,
+            top=options.top,
+            progress=progress,
+        )
+        for name in PROFILERS
+        if name in names
+    ]
+
+
+def _figures(reports: Sequence[ToolReport]) -> dict[str, Any]:
+    """The summary's figures from the profilers that ran (empty lists and nulls for the others)."""
+    by_name = {report.name: report for report in reports}
+    scalene = by_name.get("scalene")
+    memray = by_name.get("memray")
+    peak, source = _peak(scalene, memray)
+    figures: dict[str, Any] = {
         "peak_memory_bytes": peak,
         "peak_memory_source": source,
         "allocations": memray.data.get("allocations") if memray else None,
         "top_cpu": scalene.data.get("top_cpu", []) if scalene else [],
         "top_lines": scalene.data.get("top_lines", []) if scalene else [],
         "top_alloc": memray.data.get("top_alloc", []) if memray else [],
-        "files": files,
-        "runs": {report.name: report.run for report in reports},
-        "errors": [
-            *unavailable.values(),
-            *(error for report in reports for error in report.errors),
-        ],
         **_pyspy.summary_fields(by_name.get(_PYSPY)),
     }
     if scalene:
-        summary["scalene"] = {
+        figures["scalene"] = {
             "elapsed_s": scalene.data.get("elapsed_s"),
             "max_footprint_bytes": scalene.data.get("max_footprint_bytes"),
             "options": scalene_options(),
         }
     if memray:
-        summary["memray"] = {
+        figures["memray"] = {
             "total_bytes_allocated": memray.data.get("total_bytes_allocated"),
             "leaked_bytes": memray.data.get("leaked_bytes"),
             "leaked_allocations": memray.data.get("leaked_allocations"),
             "trace_python_allocators": True,
         }
-    write_summary(folder, summary)
-    denied = [report.data["denied"] for report in reports if report.data.get("denied")]
-    return Capture(folder, summary, (*unavailable.values(), *denied))
+    return figures
 
 
 def _preflight(

@@ -30,7 +30,6 @@ from perfkit_profile._exceptions import (
     LeakFound,
     PerfkitProfileError,
     ProfilerUnavailable,
-    RunError,
     UsageError,
 )
 from perfkit_profile._leaks import check_leaks, render_leaks
@@ -77,22 +76,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
-    except CaptureFailed as exc:
-        for error in exc.errors:
-            print(f"{PROG}: {error}", file=sys.stderr)
-        _error(str(exc))
-        return 1
-    except RunError as exc:
-        _error(str(exc))
-        return 1
-    except InputError as exc:
-        _error(str(exc))
-        return 2
-    except PerfkitProfileError as exc:  # a new branch of the tree not mapped yet: a failure
-        _error(str(exc))
-        return 1
+    except PerfkitProfileError as exc:
+        return _exit_code(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_code(exc: PerfkitProfileError) -> int:
+    """The one error -> exit-code map: bad input 2; a failed capture or run 1 (and so is a new
+    branch of the tree not mapped yet: a failure, not the user's fault)."""
+    if isinstance(exc, CaptureFailed):
+        for error in exc.errors:
+            print(f"{PROG}: {error}", file=sys.stderr)
+    _error(str(exc))
+    return 2 if isinstance(exc, InputError) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         "diffs.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in (_add_run, _add_list, _add_leaks, _add_diff, _add_overhead):
+        add(commands)
+    return parser
 
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
         "run",
         help="profile a target's workload (or MODULE:FUNCTION) into profiles/<capture>/",
@@ -142,11 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(run)
     run.set_defaults(handler=_run)
 
+
+def _add_list(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = commands.add_parser("list", help="list the targets and their default workloads")
     _add_registry(listing)
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=_list)
 
+
+def _add_leaks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     leaks = commands.add_parser(
         "leaks",
         help="run a workload k times and report the bytes it retains per call",
@@ -173,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(leaks)
     leaks.set_defaults(handler=_leaks)
 
+
+def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = commands.add_parser(
         "diff",
         help="functions whose CPU share, bytes or allocations grew from A to B; the "
@@ -198,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.set_defaults(handler=_diff)
 
+
+def _add_overhead(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     overhead = commands.add_parser(
         "overhead",
         help="measure each profiler's slowdown of a workload (interleaved, pinned, medians)",
@@ -225,7 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pyspy(overhead)
     _add_common(overhead)
     overhead.set_defaults(handler=_overhead)
-    return parser
 
 
 def _add_registry(parser: argparse.ArgumentParser) -> None:

@@ -200,21 +200,29 @@ def _leaks(
         tracemalloc.stop()
     result["bytes"] = bytes_seen
     result["blocks"] = blocks_seen
-    sites = []
-    if first is not None and last is not None:
-        for diff in last.compare_to(first, "lineno")[:TOP_SITES]:
-            if diff.size_diff <= 0 and diff.count_diff <= 0:
-                continue
-            frame = diff.traceback[0]
-            sites.append(
-                {
-                    "file": frame.filename,
-                    "line": frame.lineno,
-                    "bytes": diff.size_diff,
-                    "count": diff.count_diff,
-                }
-            )
-    result["sites"] = sites
+    result["sites"] = _grown_sites(first, last)
+
+
+def _grown_sites(
+    first: tracemalloc.Snapshot | None, last: tracemalloc.Snapshot | None
+) -> list[dict[str, Any]]:
+    """The lines whose retained bytes or blocks grew from the first snapshot to the last."""
+    sites: list[dict[str, Any]] = []
+    if first is None or last is None:
+        return sites
+    for diff in last.compare_to(first, "lineno")[:TOP_SITES]:
+        if diff.size_diff <= 0 and diff.count_diff <= 0:
+            continue
+        frame = diff.traceback[0]
+        sites.append(
+            {
+                "file": frame.filename,
+                "line": frame.lineno,
+                "bytes": diff.size_diff,
+                "count": diff.count_diff,
+            }
+        )
+    return sites
 
 
 def _one_line(exc: BaseException) -> str:

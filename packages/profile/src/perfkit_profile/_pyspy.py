@@ -219,19 +219,29 @@ def _errors(
 ) -> list[str]:
     if returncode is None:
         return [f"py-spy: killed after the {timeout:g} s timeout"]
-    if not sampled and permission_problem(log_text):
-        return [str(permission_problem(log_text))]
+    denied = None if sampled else permission_problem(log_text)
+    problem = denied or _run_problem(returncode, result, log_text, sampled)
+    if problem:
+        return [problem]
+    return (
+        [] if sampled else ["py-spy took no sample: the workload ran too briefly; raise --duration"]
+    )
+
+
+def _run_problem(
+    returncode: int, result: dict[str, Any] | None, log_text: str, sampled: bool
+) -> str | None:
+    """What went wrong with the profiled process (the workload raised, it never ran, py-spy
+    failed), or None."""
     last = " | ".join(line.strip() for line in log_text.splitlines() if line.strip())[-300:]
     if result is not None and result.get("error"):
         kept = "; the partial stacks are kept" if sampled else ""
-        return [f"py-spy: the workload raised {result['error']}{kept}"]
+        return f"py-spy: the workload raised {result['error']}{kept}"
     if result is None:
-        return [f"py-spy: the workload did not run (exit {returncode}): {last}"]
+        return f"py-spy: the workload did not run (exit {returncode}): {last}"
     if returncode != 0:
-        return [f"py-spy: exit code {returncode}: {last}"]
-    if not sampled:
-        return ["py-spy took no sample: the workload ran too briefly; raise --duration"]
-    return []
+        return f"py-spy: exit code {returncode}: {last}"
+    return None
 
 
 def _summarise(

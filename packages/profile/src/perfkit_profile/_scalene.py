@@ -79,25 +79,7 @@ def capture(
         if result_path.exists():
             report.files["scalene_driver"] = result_path.name
         data = _load(profile)
-        if child.returncode is None:
-            report.errors.append(f"scalene: killed after the {timeout:g} s timeout")
-        elif result is not None and result.get("error"):
-            kept = "; the partial profile is kept" if data is not None else ""
-            report.errors.append(f"scalene: the workload raised {result['error']}{kept}")
-        elif result is None:
-            report.errors.append(
-                f"scalene: the workload did not run (exit {child.returncode}): {tail(log)}"
-            )
-        elif child.returncode != 0:
-            report.errors.append(f"scalene: exit code {child.returncode}: {tail(log)}")
-        if data is None:
-            if result is not None and result.get("error"):
-                why = "the workload failed before scalene took a sample"
-            elif profile.exists():
-                why = "the workload ran too briefly to be sampled: raise --duration"
-            else:
-                why = tail(log)
-            report.errors.append(f"scalene wrote no profile: {why}")
+        report.errors += _errors(child.returncode, result, data, profile, log, timeout)
         if report.errors:
             step.fail(report.errors[0])
     if profile.exists():
@@ -105,6 +87,45 @@ def capture(
     if data is None:
         return report
     report.data = parse_profile(data, top)
+    _standalone_html(report, folder, scratch, log, timeout, progress)
+    return report
+
+
+def _errors(
+    code: int | None,
+    result: dict[str, Any] | None,
+    data: Any,
+    profile: Path,
+    log: Path,
+    timeout: float,
+) -> list[str]:
+    """What went wrong with the profiling run (none: it worked)."""
+    errors = []
+    if code is None:
+        errors.append(f"scalene: killed after the {timeout:g} s timeout")
+    elif result is not None and result.get("error"):
+        kept = "; the partial profile is kept" if data is not None else ""
+        errors.append(f"scalene: the workload raised {result['error']}{kept}")
+    elif result is None:
+        errors.append(f"scalene: the workload did not run (exit {code}): {tail(log)}")
+    elif code != 0:
+        errors.append(f"scalene: exit code {code}: {tail(log)}")
+    if data is None:
+        if result is not None and result.get("error"):
+            why = "the workload failed before scalene took a sample"
+        elif profile.exists():
+            why = "the workload ran too briefly to be sampled: raise --duration"
+        else:
+            why = tail(log)
+        errors.append(f"scalene wrote no profile: {why}")
+    return errors
+
+
+def _standalone_html(
+    report: ToolReport, folder: Path, scratch: Path, log: Path, timeout: float, progress: Progress
+) -> None:
+    """scalene's self-contained HTML page of the profile, into ``folder/scalene.html``."""
+    profile = folder / "scalene.json"
     with progress.step("scalene: offline HTML (view --standalone)") as step:
         html_log = scratch / "scalene-view.log"
         child = run_child(
@@ -124,7 +145,6 @@ def capture(
             error = f"scalene view --standalone failed (exit {child.returncode}): {tail(html_log)}"
             report.errors.append(error)
             step.fail(error)
-    return report
 
 
 def scalene_options() -> list[str]:

@@ -9,15 +9,6 @@ and the generated analysis with trend detection; the regression detector (``dete
 
 from __future__ import annotations
 
-from perfkit_report._compare import COMPARE_FORMAT_VERSION, Comparison, compare_files
-from perfkit_report._detector import (
-    BenchmarkSamples,
-    BenchmarkVerdict,
-    MoreSamples,
-    detect,
-    failing_verdicts,
-    needs_more,
-)
 from perfkit_report._exceptions import (
     InputError,
     PerfkitReportError,
@@ -31,27 +22,40 @@ from perfkit_report._exceptions import (
     UnknownBaseline,
     UnknownRun,
 )
-from perfkit_report._ingest import ParsedResult, ParsedRun, read_result_file
-from perfkit_report._migrations import MIGRATIONS, Migration
-from perfkit_report._profiles import (
+from perfkit_report._gate import (
+    COMPARE_FORMAT_VERSION,
+    BenchmarkSamples,
+    BenchmarkVerdict,
+    Comparison,
+    MoreSamples,
+    compare_files,
+    detect,
+    failing_verdicts,
+    needs_more,
+)
+from perfkit_report._history import (
+    DEFAULT_BUSY_TIMEOUT,
+    MIGRATIONS,
     PROFILE_SUMMARY_VERSION,
+    Baseline,
+    History,
     Hotspot,
+    IngestResult,
+    Migration,
+    ParsedResult,
+    ParsedRun,
     ProfileCapture,
     ProfileIngestResult,
     ProfileRecord,
-    read_profile_summary,
-)
-from perfkit_report._report import RenderedReport, render_report
-from perfkit_report._retention import PruneResult
-from perfkit_report._statistics import SampleSummary, summarize
-from perfkit_report._store import (
-    DEFAULT_BUSY_TIMEOUT,
-    Baseline,
-    History,
-    IngestResult,
+    PruneResult,
     ResultRecord,
     RunRecord,
+    SampleSummary,
+    read_profile_summary,
+    read_result_file,
+    summarize,
 )
+from perfkit_report._render import RenderedReport, render_report
 from perfkit_report._targets import (
     TARGETS_FORMAT_VERSION,
     SeverityBands,

@@ -3,13 +3,23 @@
 A result file is input from outside: a benchmark called ``x | y`` must not add a table column,
 ``<img src=...>`` must not become HTML in a PR comment, ``[link](...)`` must not become a link,
 ``@someone`` must not ping anyone, and an ANSI escape sequence must not drive the terminal.
+
+The one place the package escapes Markdown and terminal text: every Markdown writer (the PR
+comment, compare and evaluate's Markdown, the summary, report.md and the analysis) takes its
+escaping from here. HTML is escaped by the page's own writer (``html.escape``).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["escape_markdown", "escape_terminal", "markdown_code", "markdown_code_block"]
+__all__ = [
+    "escape_markdown",
+    "escape_terminal",
+    "markdown_code",
+    "markdown_code_block",
+    "markdown_with_code",
+]
 
 # Order matters: the backslash first (it escapes the others), then ``&`` before the entities
 # that introduce it.
@@ -52,6 +62,16 @@ def markdown_code(text: str) -> str:
     it, and a ``|`` still splits a table cell on some renderers); escaped text inside ``<code>``
     can."""
     return f"<code>{escape_markdown(text)}</code>"
+
+
+def markdown_with_code(text: str) -> str:
+    """perfkit's own wording with `backticked` commands: the backticked parts as code, the rest
+    escaped. Only for text perfkit writes; a string from outside quoted in it must have its
+    backticks replaced first (the dashboard's notes do), or it would open a code span."""
+    parts = text.split("`")
+    return "".join(
+        f"`{part}`" if index % 2 else escape_markdown(part) for index, part in enumerate(parts)
+    )
 
 
 _BACKTICK_RUNS = re.compile(r"`+")

@@ -139,41 +139,60 @@ class TargetRule:
             return TargetCheck(
                 "none", (f"unit mismatch: the target is in {self.unit}, the result in {unit}",)
             )
-        failures: list[str] = []
-        checked = 0
+        goals = _Goals()
         if self.max is not None:
-            checked += 1
-            if not value <= self.max:
-                failures.append(f"{format_value(value, unit)} > max {format_value(self.max, unit)}")
+            goals.check(
+                value <= self.max,
+                f"{format_value(value, unit)} > max {format_value(self.max, unit)}",
+            )
         if self.min is not None:
-            checked += 1
-            if not value >= self.min:
-                failures.append(f"{format_value(value, unit)} < min {format_value(self.min, unit)}")
-        skipped: list[str] = []
+            goals.check(
+                value >= self.min,
+                f"{format_value(value, unit)} < min {format_value(self.min, unit)}",
+            )
         if self.min_rate is not None:
             if unit == "second" and value > 0:
-                checked += 1
                 rate = 1.0 / value
-                if not rate >= self.min_rate:
-                    failures.append(f"{format_rate(rate)} < min_rate {format_rate(self.min_rate)}")
+                goals.check(
+                    rate >= self.min_rate,
+                    f"{format_rate(rate)} < min_rate {format_rate(self.min_rate)}",
+                )
             else:
-                skipped.append("min_rate applies to time results only")
+                goals.skipped.append("min_rate applies to time results only")
+        self._check_ratios(ratio, goals)
+        return goals.outcome()
+
+    def _check_ratios(self, ratio: float | None, goals: _Goals) -> None:
         for key, bound in (("ratio_max", self.ratio_max), ("ratio_min", self.ratio_min)):
             if bound is None:
                 continue
             if ratio is None:
-                skipped.append(f"{key} needs a reference (perfkit_reference) in the same run")
-                continue
-            checked += 1
-            if key == "ratio_max" and not ratio <= bound:
-                failures.append(f"ratio {ratio:.3g} > ratio_max {bound:g}")
-            if key == "ratio_min" and not ratio >= bound:
-                failures.append(f"ratio {ratio:.3g} < ratio_min {bound:g}")
-        if failures:
-            return TargetCheck("missed", tuple(failures + skipped))
-        if checked:
-            return TargetCheck("met", tuple(skipped))
-        return TargetCheck("none", tuple(skipped))
+                goals.skipped.append(f"{key} needs a reference (perfkit_reference) in the same run")
+            elif key == "ratio_max":
+                goals.check(ratio <= bound, f"ratio {ratio:.3g} > ratio_max {bound:g}")
+            else:
+                goals.check(ratio >= bound, f"ratio {ratio:.3g} < ratio_min {bound:g}")
+
+
+@dataclass(slots=True)
+class _Goals:
+    """The goals of one check as they are checked: how many, which failed, which were skipped."""
+
+    checked: int = 0
+    failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def check(self, holds: bool, failure: str) -> None:
+        self.checked += 1
+        if not holds:
+            self.failures.append(failure)
+
+    def outcome(self) -> TargetCheck:
+        if self.failures:
+            return TargetCheck("missed", tuple(self.failures + self.skipped))
+        if self.checked:
+            return TargetCheck("met", tuple(self.skipped))
+        return TargetCheck("none", tuple(self.skipped))
 
 
 @dataclass(frozen=True, slots=True)

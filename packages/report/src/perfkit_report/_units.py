@@ -2,11 +2,17 @@
 
 Three significant figures: run-to-run noise here is 8-15 %, so a fourth digit would only show
 noise. Bytes use powers of 1024 (B, KB, MB, GB), as pyperf prints them.
+
+Every measured percentage the package prints (a change, an interval, a rate, an MDE, a CPU
+share) goes through ``format_percent``: ``+12.3 %``, a space before the sign as SI writes it.
+Configured values quoted as settings (a threshold ``10%``, an injection level ``+2%``) are
+printed as they are written on the command line and in targets.toml.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 __all__ = ["format_percent", "format_rate", "format_value"]
 
@@ -28,19 +34,33 @@ def format_value(value: float, unit: str) -> str:
     """``1.23 µs``, ``45.6 MB``, ``1,234``; unknown units print the number and the unit."""
     if not math.isfinite(value):
         return str(value)
-    if unit == "second":
-        for limit, factor, suffix in _TIME_SCALES:
-            if abs(value) < limit:
-                return f"{_three_figures(value * factor)} {suffix}"
-        return f"{_three_figures(value)} s"
-    if unit == "byte":
-        for factor, suffix in _BYTE_SCALES:
-            if abs(value) >= factor:
-                return f"{_three_figures(value / factor)} {suffix}"
-        return f"{value:.0f} B"
-    if unit == "integer":
-        return f"{value:,.0f}" if float(value).is_integer() else _three_figures(value)
-    return f"{value:g} {unit}"
+    formatter = _FORMATTERS.get(unit)
+    return formatter(value) if formatter is not None else f"{value:g} {unit}"
+
+
+def _seconds(value: float) -> str:
+    for limit, factor, suffix in _TIME_SCALES:
+        if abs(value) < limit:
+            return f"{_three_figures(value * factor)} {suffix}"
+    return f"{_three_figures(value)} s"
+
+
+def _bytes(value: float) -> str:
+    for factor, suffix in _BYTE_SCALES:
+        if abs(value) >= factor:
+            return f"{_three_figures(value / factor)} {suffix}"
+    return f"{value:.0f} B"
+
+
+def _integer(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else _three_figures(value)
+
+
+_FORMATTERS: dict[str, Callable[[float], str]] = {
+    "second": _seconds,
+    "byte": _bytes,
+    "integer": _integer,
+}
 
 
 def format_rate(per_second: float) -> str:
@@ -53,13 +73,16 @@ def format_rate(per_second: float) -> str:
     return f"{_three_figures(per_second)} ops/s"
 
 
-def format_percent(percent: float | None, *, signed: bool = True) -> str:
-    """``+12.3 %`` (three significant figures, at most one decimal); ``—`` for None."""
+def format_percent(percent: float | None, *, signed: bool = True, fine: bool = False) -> str:
+    """``+12.3 %``: three significant figures, at most one decimal (two under 1 % with
+    ``fine``, for deterministic channels that move by fractions of a percent); ``0.0 %`` when it
+    rounds to zero; ``—`` for None."""
     if percent is None or not math.isfinite(percent):
         return "—"
     magnitude = abs(percent)
-    if magnitude < 0.05:
-        return "0.0 %"
+    decimals = 2 if fine and magnitude < 1 else 1
+    if magnitude < 0.5 * 10.0**-decimals:
+        return f"{0:.{decimals}f} %"
     sign = "+" if signed and percent > 0 else ""
-    text = f"{percent:.0f}" if magnitude >= 100 else f"{percent:.1f}"
+    text = f"{percent:.0f}" if magnitude >= 100 else f"{percent:.{decimals}f}"
     return f"{sign}{text} %"

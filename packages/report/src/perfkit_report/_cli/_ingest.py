@@ -1,0 +1,44 @@
+"""``perfkit-report ingest FILE...``: store pyperf result files as runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from perfkit_report._cli._options import Commands
+from perfkit_report._escape import escape_terminal
+from perfkit_report._history import History, read_result_file
+
+__all__ = ["add_parser"]
+
+
+def add_parser(commands: Commands, db: argparse.ArgumentParser) -> None:
+    """Add ``ingest`` to the sub-commands."""
+    ingest = commands.add_parser(
+        "ingest",
+        parents=[db],
+        help="store pyperf result files (.json, .json.gz) as runs",
+        description="Validate every file first (nothing is written if one is bad), then store "
+        "each as its own run in its own transaction. A file already stored is skipped.",
+    )
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate every file, then store each; print one line per file."""
+    # Read and validate every file before the database is even opened: a bad file leaves the
+    # history exactly as it was (not even created).
+    parsed = [read_result_file(path) for path in args.files]
+    with History.open(args.db) as history:
+        for run_file in parsed:
+            result = history.store(run_file)
+            if result.skipped:
+                line = f"already ingested: {result.source} is run {result.run_id}; nothing changed"
+            else:
+                line = (
+                    f"ingested {result.source}: run {result.run_id}, "
+                    f"{len(result.benchmarks)} benchmarks, status {result.status}"
+                )
+            print(escape_terminal(line))
+    return 0

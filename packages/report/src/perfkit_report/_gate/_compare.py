@@ -1,0 +1,141 @@
+"""``perfkit-report compare BASE HEAD``: the regression detector on two existing result files.
+
+The tool to reach for instead of ``pyperf compare_to``: any two pyperf result files (``.json`` or
+``.json.gz``, perfkit's or anyone's), no benchmarking. Each benchmark's per-process medians
+(``SampleSummary.process_medians``) are the samples, unpaired (two runs made at different times);
+the statistics, their assumptions and the verdict rules are in ``_detector`` and
+docs/regression.md. Thresholds, directions and severity bands come from ``--targets`` when given,
+else the targets defaults (10 %, lower is better, bands at 1x / 1.5x / 2x the threshold).
+
+``compare_files`` returns a ``Comparison``; ``_compare_report`` prints it. Its ``failures`` are
+the verdicts at or above ``fail_on`` severity (and the inconclusive ones with
+``fail_on_inconclusive``): the command exits 1 when there is one. Bad input raises an
+``InputError`` (exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfkit_report._exceptions import InputError
+from perfkit_report._gate._detector import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    BenchmarkSamples,
+    BenchmarkVerdict,
+    SeverityName,
+    detect,
+    failing_verdicts,
+)
+from perfkit_report._gate._verdict_text import (
+    worst_first,
+)
+from perfkit_report._history import ParsedResult, read_result_file
+from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets
+
+__all__ = ["Comparison", "compare_files"]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The verdicts of one comparison and the settings that produced them."""
+
+    base: str
+    head: str
+    targets: str | None
+    alpha: float
+    n_resamples: int
+    seed: int
+    fail_on: SeverityName
+    fail_on_inconclusive: bool
+    verdicts: tuple[BenchmarkVerdict, ...]
+    units: Mapping[str, str]
+    """benchmark -> pyperf unit."""
+
+    @property
+    def failures(self) -> tuple[BenchmarkVerdict, ...]:
+        """The verdicts that make the command exit 1."""
+        return failing_verdicts(
+            self.verdicts, fail_on=self.fail_on, fail_on_inconclusive=self.fail_on_inconclusive
+        )
+
+    @property
+    def ordered(self) -> tuple[BenchmarkVerdict, ...]:
+        """Regressions first (worst first), then improved, inconclusive, same, added, removed."""
+        return worst_first(self.verdicts)
+
+    def count(self, name: str) -> int:
+        """How many benchmarks got verdict ``name``."""
+        return sum(1 for verdict in self.verdicts if verdict.verdict == name)
+
+
+def compare_files(
+    base: str | Path,
+    head: str | Path,
+    targets: Targets | None = None,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    fail_on: SeverityName = "minor",
+    fail_on_inconclusive: bool = False,
+) -> Comparison:
+    """Read both files (validated as by ``ingest``) and run the detector on their benchmarks."""
+    base_run = read_result_file(base)
+    head_run = read_result_file(head)
+    base_results = {result.benchmark: result for result in base_run.results}
+    head_results = {result.benchmark: result for result in head_run.results}
+    if not set(base_results) & set(head_results):
+        raise InputError(
+            f"{base} and {head} have no benchmark in common (base: {_names(base_results)}; "
+            f"head: {_names(head_results)}); compare two runs of the same suite"
+        )
+    names = list(base_results) + [name for name in head_results if name not in base_results]
+    samples: list[BenchmarkSamples] = []
+    units: dict[str, str] = {}
+    for name in names:
+        old, new = base_results.get(name), head_results.get(name)
+        if old is not None and new is not None and old.unit != new.unit:
+            raise InputError(
+                f"benchmark {name!r} is in {old.unit} in {base} but in {new.unit} in {head}; "
+                "compare results measured in the same unit"
+            )
+        either = old or new
+        assert either is not None
+        units[name] = either.unit
+        samples.append(
+            BenchmarkSamples(
+                benchmark=name,
+                base=_process_medians(old),
+                head=_process_medians(new),
+                direction=targets.direction_for(name) if targets else DEFAULT_DIRECTION,
+                threshold=targets.threshold_for(name) if targets else DEFAULT_THRESHOLD,
+                severity=targets.severity_for(name) if targets else None,
+                channel=either.metric,
+            )
+        )
+    verdicts = detect(samples, alpha=alpha, n_resamples=n_resamples, seed=seed)
+    return Comparison(
+        base=str(base),
+        head=str(head),
+        targets=targets.source if targets is not None else None,
+        alpha=alpha,
+        n_resamples=n_resamples,
+        seed=seed,
+        fail_on=fail_on,
+        fail_on_inconclusive=fail_on_inconclusive,
+        verdicts=verdicts,
+        units=units,
+    )
+
+
+def _process_medians(result: ParsedResult | None) -> tuple[float, ...] | None:
+    return None if result is None else result.summary.process_medians
+
+
+def _names(results: Mapping[str, ParsedResult]) -> str:
+    shown = sorted(results)[:5]
+    more = len(results) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
