@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 
 from perfkit_profile._capture import DEFAULT_TOP, CaptureOptions, capture
-from perfkit_profile._diff import diff_summaries, render_markdown, render_rich
+from perfkit_profile._diff import diff_summaries, render_rich
 from perfkit_profile._diff_flamegraph import differential_flamegraph, render_frames_rich
 from perfkit_profile._diff_json import diff_json
 from perfkit_profile._exceptions import (
@@ -55,6 +55,11 @@ DEFAULT_OUT = Path("profiles")
 # Five seconds: about 500 scalene samples at its 10 ms interval, and several 0.1 s calls.
 DEFAULT_DURATION = 5.0
 DEFAULT_TIMEOUT = 600.0
+# Markdown for PR comments is perfkit-report's: one escaper for every Markdown writer.
+MARKDOWN_MOVED = (
+    "diff writes no Markdown any more: `perfkit-profile diff A B --format json > diff.json`, "
+    "then `perfkit-report append-profile-diffs --comment comment.md diff.json`"
+)
 # A wide console when stdout is a file or a pipe: rich would otherwise wrap tables at 80 columns.
 _PIPE_WIDTH = 160
 
@@ -192,10 +197,10 @@ def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     diff.add_argument("after", type=Path, metavar="B", help="summary.json or its capture folder")
     diff.add_argument(
         "--format",
-        choices=["text", "md", "json"],
+        choices=["text", "json", "md"],
         default="text",
-        help="text: tables for a terminal; md: Markdown for a PR comment; json: the diff as "
-        "data (default text)",
+        help="text: tables for a terminal; json: the diff as data, which `perfkit-report "
+        "append-profile-diffs` renders into a PR comment (default text)",
     )
     diff.add_argument("--limit", type=_positive_int, default=10, help="rows per table (default 10)")
     diff.add_argument(
@@ -422,6 +427,8 @@ def _leaks(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if args.format == "md":
+        raise UsageError(MARKDOWN_MOVED)
     before = load_summary(args.before)
     after = load_summary(args.after)
     diff = diff_summaries(before, after, limit=args.limit)
@@ -432,9 +439,6 @@ def _diff(args: argparse.Namespace) -> int:
         print(f"{PROG}: no differential flame graph: {frames}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(diff_json(diff, frames), indent=2, allow_nan=False))
-        return 0
-    if args.format == "md":
-        sys.stdout.write(render_markdown(diff))
         return 0
     width = None if sys.stdout.isatty() else _PIPE_WIDTH
     console = Console(file=sys.stdout, width=width, highlight=False)

@@ -31,8 +31,6 @@ __all__ = [
     "Change",
     "ProfileDiff",
     "diff_summaries",
-    "escape_markdown",
-    "render_markdown",
     "render_rich",
 ]
 
@@ -177,67 +175,6 @@ def _change(before: float | None, after: float | None, metric: str = "") -> str:
     elif after:
         text += " (new)"
     return text
-
-
-# ------------------------------------------------------------------ Markdown
-
-# Order matters: the backslash first (it escapes the others), then ``&`` before the entities
-# that introduce it.
-_MARKDOWN = (
-    ("\\", "\\\\"),
-    ("&", "&amp;"),
-    ("<", "&lt;"),
-    (">", "&gt;"),
-    ("|", "\\|"),
-    ("`", "\\`"),
-    ("*", "\\*"),
-    ("_", "\\_"),
-    ("[", "\\["),
-    ("]", "\\]"),
-)
-
-
-def escape_markdown(text: str) -> str:
-    """Text safe in a GitHub Markdown table cell: literal characters, one line."""
-    for raw, escaped in _MARKDOWN:
-        text = text.replace(raw, escaped)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
-
-
-def render_markdown(diff: ProfileDiff) -> str:
-    target = escape_markdown(str(diff.after.get("target", "?")))
-    lines = [
-        f"### Profile diff: {target}",
-        "",
-        f"- A: {escape_markdown(_side(diff.before))}",
-        f"- B: {escape_markdown(_side(diff.after))}",
-        "",
-        "| | A | B | change |",
-        "|---|---:|---:|---:|",
-    ]
-    for label, before, after in diff.headline:
-        lines.append(f"| {label} | {_fmt(before)} | {_fmt(after)} | {_change(before, after)} |")
-    for metric in METRICS:
-        lines += ["", f"#### {_title(diff, metric)}", ""]
-        rows = diff.changes.get(metric) or []
-        if not rows:
-            lines.append("No function grew.")
-            continue
-        lines += ["| function | file | A | B | change |", "|---|---|---:|---:|---:|"]
-        for change in rows:
-            lines.append(
-                f"| {escape_markdown(change.function)} | {escape_markdown(change.file)} | "
-                f"{_fmt(change.before, metric)} | {_fmt(change.after, metric)} | "
-                f"{_change(change.before, change.after, metric)} |"
-            )
-    if not diff.per_operation:
-        lines += [
-            "",
-            "Bytes and allocations are run totals: a summary lacks memray's operation count, so "
-            "they are not divided by the work done.",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ terminal
