@@ -37,6 +37,7 @@ def tests(session: nox.Session, package: str) -> None:
             "./packages/runtime[fast]",
             "./packages/bench",
             "./packages/report",  # the toolkit suite measures perfkit-report itself
+            "./packages/profile[all]",  # the gate's --profile-regressions step (test_gate_profiles)
             *BENCH_DEPS,
             "pytest",
             "pytest-timeout",
