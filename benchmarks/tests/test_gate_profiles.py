@@ -25,15 +25,24 @@ ROUTE = {route}
 
 
 def parse():
-    return sum(i ^ 3 for i in range(300))
+    total = 0
+    for i in range(300):
+        total += i ^ 3
+    return total
 
 
 def route():
-    return sum(i * 7 for i in range(ROUTE))
+    total = 0
+    for i in range(ROUTE):
+        total += i * 7
+    return total
 
 
 def render():
-    return sum(i % 5 for i in range(300))
+    total = 0
+    for i in range(300):
+        total += i % 5
+    return total
 
 
 @benchmark("shop.handle", target="shop")
