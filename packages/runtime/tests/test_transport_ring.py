@@ -179,3 +179,22 @@ def test_any_interleaving_of_puts_and_gets_preserves_order(
         assert ring.pending() == 0
     finally:
         m.close()
+
+
+def test_a_replacement_producer_makes_the_reader_drop_a_half_joined_message(mesh: Mesh) -> None:
+    ring = mesh.ring(0, 1)
+    calls = 0
+
+    def give_up_after_one_piece() -> bool:  # the producer "dies" after its first piece
+        nonlocal calls
+        calls += 1
+        return False
+
+    with pytest.raises(RingFull):
+        ring.put(1, b"p" * 1000, give_up_after_one_piece)
+    assert ring.get() is None  # the reader holds the first pieces, waiting for the rest
+    producer = Ring(mesh._buf(), mesh._offset(0, 1), mesh.capacity)  # the restarted process
+    producer.announce_restart()
+    assert producer.try_put(2, b"new")
+    assert drain(ring) == [(2, b"new")]  # the old reader, without the dead producer's pieces
+    producer.release()

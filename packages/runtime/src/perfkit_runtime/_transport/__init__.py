@@ -24,7 +24,7 @@ from perfkit_runtime._transport._batch import (
 )
 from perfkit_runtime._transport._doorbell import SAFETY_TIMEOUT, Doorbell, fence
 from perfkit_runtime._transport._mesh import Mesh
-from perfkit_runtime._transport._ring import MORE, Ring, RingFull, ring_bytes
+from perfkit_runtime._transport._ring import MORE, RESET, Ring, RingFull, ring_bytes
 
 __all__ = [
     "ASK",
@@ -32,6 +32,7 @@ __all__ = [
     "DATA",
     "MORE",
     "REPLY",
+    "RESET",
     "SAFETY_TIMEOUT",
     "Doorbell",
     "Mesh",

@@ -7,6 +7,10 @@ reads, and for every process the flag of its doorbell::
 
     [ bell 0 | bell 1 | ... | bell N | ring 0->1 | ring 0->2 | ... | ring N->N-1 ]
 
+A bell is one 64-byte line: word 0 is the doorbell's flag, words 1-7 a status the owning process
+publishes (``status()``): whether it is busy, how many messages it holds, for idle detection and
+crash accounting by the parent.
+
 Lifecycle: the segment is created, mapped and **unlinked at once**, before any process is forked.
 Forked processes inherit the mapping, so nothing needs the name again, and nothing is left in
 /dev/shm whatever happens later: a close, an exception, a SIGKILL of a worker or of the parent.
@@ -66,6 +70,12 @@ class Mesh:
     def bell(self, process: int) -> Doorbell:
         """The doorbell of ``process`` (rung by the producers of its inbound rings)."""
         return self._bells[process]
+
+    def status(self, process: int) -> memoryview:
+        """The 8 u64 words of ``process``'s doorbell line: word 0 is the doorbell flag, words
+        1-7 belong to the runtime (busy flag, messages in hand, ...). Release it when done."""
+        offset = process * Doorbell.SIZE
+        return self._buf()[offset : offset + Doorbell.SIZE].cast("Q")
 
     def inbound(self, dst: int) -> list[tuple[int, Ring]]:
         """``(src, ring)`` for every ring that ``dst`` reads."""

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["FRAME_HEADER", "HEADER", "MORE", "Ring", "RingFull", "ring_bytes"]
+__all__ = ["FRAME_HEADER", "HEADER", "MORE", "RESET", "Ring", "RingFull", "ring_bytes"]
 
 HEADER = 128  # head and tail, one 64-byte cache line each
 FRAME_HEADER = 8  # u32 length + u32 flags
 MORE = 1 << 8  # flags bit: more frames of the same message follow
+RESET = 1 << 9  # flags bit: a new producer took over; drop any message half joined
 _KIND = 0xFF  # flags low byte: what the payload is (the link layer's business)
 _WRAP = 0xFFFFFFFF  # a length that means "the rest of the buffer is unused: go to offset 0"
 
@@ -144,6 +145,12 @@ class Ring:
                             f"{self.capacity}"
                         )
 
+    def announce_restart(self) -> None:
+        """A replacement producer (a restarted worker) starts here: the reader drops the pieces
+        of a long message that the old producer never finished. Waits for no one: an empty
+        frame fits unless the ring is full, and then the reader has nothing half joined."""
+        self._frame(RESET, b"", 0)
+
     def _frame(self, flags: int, payload: bytes | bytearray | memoryview, n: int) -> bool:
         head = self._head
         pos = head & self._mask
@@ -199,6 +206,12 @@ class Ring:
                 continue
             flags = words[(pos >> 2) + 1]
             start = pos + FRAME_HEADER
+            if flags & RESET:
+                self._partial = None
+                tail += FRAME_HEADER
+                self._tail = tail
+                ctl[8] = tail
+                continue
             if not flags & MORE and self._partial is None:
                 self._skip = FRAME_HEADER + _pad(n)
                 return flags & _KIND, self._data[start : start + n]
