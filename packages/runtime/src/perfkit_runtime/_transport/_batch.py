@@ -146,9 +146,11 @@ class Outbox:
         self._bell.ring()
         return True
 
-    def control(self, obj: Any) -> None:
-        """Send a control object (pickled) after everything buffered; waits for room."""
-        self.flush(block=True)
+    def control(self, obj: Any, ahead: bool = False) -> None:
+        """Send a control object (pickled) after everything buffered, or ``ahead`` of it (the
+        buffer then stays for the next flush); waits for room."""
+        if not ahead:
+            self.flush(block=True)
         self._ring.put(CONTROL, pickle.dumps(obj, 5), self._wait)
         self.frames += 1
         self._bell.ring()

@@ -92,6 +92,14 @@ class Mesh:
         self._rings[src, dst] = ring
         return ring
 
+    def view(self, src: int, dst: int) -> Ring:
+        """A second, independent view of a ring, for a process that takes over one side of it
+        for a while (the parent reading what a killed worker left); release it when done."""
+        return Ring(self._buf(), self._offset(src, dst), self.capacity)
+
+    def rings(self) -> list[Ring]:
+        return list(self._rings.values())
+
     def _buf(self) -> memoryview:
         buf = self._shm.buf
         if buf is None:

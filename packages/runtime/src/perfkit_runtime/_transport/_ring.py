@@ -178,6 +178,11 @@ class Ring:
         self._ctl[0] = head  # publish: the frame above is complete before this store
         return True
 
+    def positions(self) -> tuple[int, int]:
+        """The shared head and tail as stored now (for an observer that is neither side)."""
+        ctl = self._ctl
+        return ctl[0], ctl[8]
+
     # ------------------------------------------------------------------ consumer side
 
     def pending(self) -> int:
