@@ -257,7 +257,7 @@ def test_a_shared_memory_segment_larger_than_dev_shm_is_refused_at_runtime() -> 
 def test_ask_timeout_is_honoured(rt: ProcessRuntime) -> None:
     ref = rt.spawn(Slow)
     t0 = time.monotonic()
-    with pytest.raises(AskTimeout, match="within 0.2s"):
+    with pytest.raises(AskTimeout, match=r"within 0\.2s"):
         ref.ask(1.0, timeout=0.2)
     assert time.monotonic() - t0 < 0.9
 
