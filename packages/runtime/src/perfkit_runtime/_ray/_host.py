@@ -1,0 +1,303 @@
+"""The host actor: one Ray actor holding the agents placed on it, in a sync-mode runtime.
+
+Its address book, like a worker's in processes mode, holds a :class:`RayRef` for every agent on
+another host, so a handler's ``self.runtime.tell(...)`` routes the same way everywhere. What the
+handlers of one call send to another host leaves as one actor call when the call ends.
+
+A host that Ray restarted after its process died (``max_restarts``) knows it from Ray's runtime
+context; it keeps what arrives until the driver has re-created its agents (``setup``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from perfkit_runtime._codec import Codec
+from perfkit_runtime._exceptions import AgentStopped, AskTimeout, ModeError
+from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
+from perfkit_runtime._router import DeadLetters
+from perfkit_runtime._runtime import Runtime
+
+__all__ = ["ASK", "Host"]
+
+logger = logging.getLogger("perfkit_runtime")
+
+ASK = -1
+_LIMIT = 512
+
+
+class _CollectedDeadLetters(DeadLetters):
+    __slots__ = ("new",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.new: list[tuple[str, Any, str]] = []
+
+    def add(self, address: object, message: Any, reason: str) -> None:
+        super().add(address, message, reason)
+        self.new.append((str(address), message, reason))
+
+
+class HostRuntime(Runtime):
+    """The runtime agents see on a host: the address book is changed by the driver only."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__("sync")
+        self._host = host
+
+    def _forget(self, ref: Any) -> None:
+        super()._forget(ref)
+        if not isinstance(ref, RayRef):
+            self._host.agent_stopped(ref)
+
+    def spawn(self, *args: Any, **kwargs: Any) -> Any:
+        raise ModeError(_DRIVER_ONLY.format(what="spawn"))
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        raise ModeError(_DRIVER_ONLY.format(what="group"))
+
+    def subscribe(self, topic: str, ref: Any) -> None:
+        raise ModeError(_DRIVER_ONLY.format(what="subscribe"))
+
+    def unsubscribe(self, topic: str, ref: Any) -> bool:
+        raise ModeError(_DRIVER_ONLY.format(what="unsubscribe"))
+
+
+_DRIVER_ONLY = (
+    "in ray mode {what}() runs in the driver (where the Runtime was created); agents reach "
+    "other agents by name, ref, group or topic"
+)
+
+
+class _Codec:
+    name = "cloudpickle"
+
+    def encode(self, obj: Any) -> bytes:
+        from perfkit_runtime._ray._runtime import cloudpickle_encode
+
+        return cloudpickle_encode(obj)
+
+    def decode(self, data: bytes) -> Any:  # pragma: no cover - never used: Ray decodes
+        raise NotImplementedError
+
+
+class Host:
+    """The body of a host actor (wrapped with ``ray.remote`` by the driver)."""
+
+    def __init__(self, index: int) -> None:
+        import ray
+
+        self.index = index
+        self.codec: Codec = _Codec()
+        self.closed = False
+        self.rt = HostRuntime(self)
+        self.dead = _CollectedDeadLetters(1000)
+        self.rt.router.dead_letters = self.dead
+        self.local: dict[int, Any] = {}
+        self.refs: dict[int, Any] = {}
+        self.handles: list[Any] = []
+        self.boxes: dict[int, Box] = {}
+        self.received = 0
+        self.sent = 0
+        self.stopped: list[tuple[int, tuple[int, int, int]]] = []
+        self.waiting: list[list[Any]] | None = None
+        if ray.get_runtime_context().was_current_actor_reconstructed:
+            self.waiting = []  # restarted by Ray: hold the mail until setup() re-creates agents
+        set_resolver(self)
+
+    # ------------------------------------------------------------------ RayHost protocol
+
+    def submit(self, box: Box) -> None:
+        with box.lock:
+            records, n = box.take()
+        if n:
+            self.sent += n
+            self.handles[box.host].deliver.remote(records)
+
+    def arm(self, box: Box) -> None:
+        pass  # flushed when the current call ends
+
+    def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any:
+        import ray
+
+        box = self.boxes[ref.host]
+        with box.lock:
+            records, n = box.take()
+        self.sent += n + 1
+        call = self.handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
+        try:
+            status, value = ray.get(call, timeout=timeout)
+        except ray.exceptions.GetTimeoutError:
+            raise AskTimeout(
+                f"agent {ref.name!r} did not reply within {timeout}s; raise the timeout"
+            ) from None
+        if status == "err":
+            raise value
+        return value
+
+    def agent_statistics(self, ref: RayRef) -> Any:
+        raise ModeError("statistics of agents on other hosts are read from the driver")
+
+    def wait_stopped(self, ref: RayRef, timeout: float | None) -> bool:
+        raise ModeError("wait_stopped() on an agent of another host runs in the driver")
+
+    def resolve(self, gid: int) -> Any:
+        ref = self.refs.get(gid)
+        if ref is None:
+            raise AgentStopped(f"agent id {gid} in a message is not known here (stopped?)")
+        return ref
+
+    # ------------------------------------------------------------------ actor methods
+
+    def setup(self, handles: list[Any], specs: list[Any], routes: list[Any]) -> int:
+        self.handles = handles
+        self.boxes = {k: Box(k, _LIMIT) for k in range(len(handles)) if k != self.index}
+        for spec in specs:
+            self._create(spec)
+        for route in routes:
+            self.control(*route)
+        waiting, self.waiting = self.waiting, None
+        for records in waiting or ():
+            self._deliver(records)
+        self._flush()
+        return os.getpid()
+
+    def deliver(self, records: list[Any]) -> int:
+        if self.waiting is not None:
+            self.waiting.append(records)
+            return 0
+        n = self._deliver(records)
+        self._flush()
+        return n
+
+    def call(self, records: list[Any]) -> tuple[str, Any]:
+        """Deliver the tells in ``records``, then answer the ask that ends them."""
+        gid, msg = records[-1]
+        self._deliver(records[:-2])
+        self.received += 1
+        ref = self.local.get(gid)
+        try:
+            if ref is None:
+                raise AgentStopped(f"agent id {gid} has stopped; spawn a new one to ask it")
+            result: tuple[str, Any] = ("ok", ref.ask(msg))
+        except Exception as exc:
+            result = ("err", exc)
+        self._flush()
+        return result
+
+    def control(self, op: str, *args: Any) -> Any:
+        return getattr(self, f"_c_{op}")(*args)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    # ------------------------------------------------------------------ delivering
+
+    def _deliver(self, records: list[Any]) -> int:
+        local = self.local
+        n = 0
+        for i in range(0, len(records), 2):
+            gid, msgs = records[i], records[i + 1]
+            n += len(msgs)
+            ref = local.get(gid)
+            if ref is None:
+                for msg in msgs:
+                    self.dead.add(gid, msg, "agent stopped")
+            elif len(msgs) == 1:
+                ref.tell(msgs[0])
+            else:
+                ref.tell_batch(msgs)
+        self.received += n
+        return n
+
+    def _flush(self) -> None:
+        for box in self.boxes.values():
+            if box.count:
+                self.submit(box)
+
+    # ------------------------------------------------------------------ control
+
+    def _create(self, spec: tuple[Any, ...]) -> None:
+        from itertools import count
+
+        gid, name, cls, args, kwargs, options, restarts = spec
+        self.rt._ids = count(gid)
+        ref = Runtime.spawn(self.rt, cls, *args, name=name, **options, **kwargs)
+        ref._restarts = restarts
+        self.local[gid] = ref
+        self.refs[gid] = ref
+
+    def _c_spawn(self, spec: tuple[Any, ...]) -> tuple[str, Any]:
+        try:
+            self._create(spec)
+        except Exception as exc:
+            return ("err", exc)
+        return ("ok", None)
+
+    def _c_register(self, entries: list[tuple[Any, ...]]) -> None:
+        for gid, name, cls_name, host in entries:
+            if host == self.index:
+                continue
+            ref = RayRef(self, gid, name, cls_name, self.boxes[host])
+            self.refs[gid] = ref
+            self.rt.router.register(ref, name)  # type: ignore[arg-type]
+
+    def _c_forget(self, gid: int) -> None:
+        ref = self.refs.pop(gid, None)
+        if ref is not None and gid not in self.local:
+            self.rt.router.forget(ref)
+
+    def _c_subscribe(self, topic: str, gid: int) -> None:
+        if gid in self.refs:
+            self.rt.router.subscribe(topic, self.refs[gid])
+
+    def _c_unsubscribe(self, topic: str, gid: int) -> None:
+        if gid in self.refs:
+            self.rt.router.unsubscribe(topic, self.refs[gid])
+
+    def _c_group(self, name: str, strategy: str, gids: list[int], key: Any) -> None:
+        members = [self.refs[g] for g in gids if g in self.refs]
+        Runtime.group(self.rt, name, members, strategy, key=key)
+
+    def _c_stop(self, gid: int) -> list[Any]:
+        ref = self.local.get(gid)
+        if ref is not None:
+            Runtime.stop(self.rt, ref)
+        return self._c_report()[2]
+
+    def _c_stats(self, gid: int | None) -> Any:
+        if gid is not None:
+            ref = self.local.get(gid)
+            return None if ref is None else ref.statistics()
+        refs = list(self.local.values())
+        out, errors, dropped, _ = self.rt._retired
+        depth = 0
+        for ref in refs:
+            out += ref._processed
+            errors += ref._errors
+            dropped += ref._dropped
+            depth += len(ref._q)
+        return len(refs), out, errors, dropped, depth
+
+    def _c_report(self) -> tuple[int, int, list[Any], list[Any]]:
+        """Counters for idle detection, new dead letters and agents that stopped."""
+        dead, self.dead.new = self.dead.new, []
+        stopped, self.stopped = self.stopped, []
+        return self.received, self.sent, dead, stopped
+
+    def _c_close(self, timeout: float) -> tuple[int, dict[str, int]]:
+        for gid, ref in list(self.refs.items()):
+            if gid not in self.local:
+                self.rt.router.forget(ref)
+        start = time.monotonic()
+        report = self.rt.close(timeout)
+        logger.debug("host %d closed in %.3fs", self.index, time.monotonic() - start)
+        return report.stopped, report.leftover
+
+    def agent_stopped(self, ref: Any) -> None:
+        self.local.pop(ref.id, None)
+        self.refs.pop(ref.id, None)
+        self.stopped.append((ref.id, (ref._processed, ref._errors, ref._dropped)))

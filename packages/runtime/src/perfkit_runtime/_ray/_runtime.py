@@ -1,0 +1,517 @@
+"""``Runtime(mode="ray")``: agents on Ray host actors, on one machine or a cluster.
+
+``address=None`` starts a local Ray (``num_cpus`` from the machine, no dashboard) and shuts it
+down on close; ``address="auto"`` or ``"ray://host:10001"`` joins a running cluster. ``hosts``
+host actors (default: the cluster's CPU count), each holding the agents placed on it by
+``placement=`` or a consistent hash of the name.
+
+Supervision on Ray's actor restarts: host actors are created with ``max_restarts`` (default
+unbounded). When one dies, Ray starts it again; the hub notices (a failed call, or a new pid),
+counts the messages of the calls that failed as dead letters, and re-creates the host's agents
+under their policies: ``stop`` agents stay stopped, ``resume``/``restart`` agents are built again
+from their spawn arguments and counted as restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from perfkit_runtime._agent import Agent
+from perfkit_runtime._codec import Codec
+from perfkit_runtime._exceptions import (
+    AgentStopped,
+    AskTimeout,
+    EncodeError,
+    ModeError,
+    RuntimeClosed,
+    SpawnError,
+)
+from perfkit_runtime._hashring import HashRing
+from perfkit_runtime._processes._runtime import _check_options, _fields, default_workers
+from perfkit_runtime._ray._host import ASK, Host
+from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
+from perfkit_runtime._router import Group
+from perfkit_runtime._runtime import DEFAULT_BATCH, CloseReport, Runtime
+from perfkit_runtime._statistics import AgentStats, RouterStats, RuntimeStats
+
+__all__ = ["RayRuntime", "cloudpickle_encode"]
+
+logger = logging.getLogger("perfkit_runtime")
+
+# A batch waits at most this long for more messages before the hub sends it: an actor call costs
+# ~0.4 ms of the driver's time here, so a few ms keep calls few without making a lone tell slow.
+DEFAULT_FLUSH_DELAY = 0.002
+# How often the hub asks each host for its pid, to notice a host Ray restarted while idle.
+_LIVENESS_PERIOD = 0.5
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ModeError(
+            "mode='ray' needs Ray, which is not installed: pip install 'perfkit-runtime[ray]'"
+        ) from exc
+    return ray
+
+
+def cloudpickle_encode(obj: Any) -> bytes:
+    """What Ray does to a call's arguments; EncodeError when it cannot."""
+    from ray import cloudpickle
+
+    try:
+        return bytes(cloudpickle.dumps(obj))
+    except Exception as exc:
+        raise EncodeError(
+            f"codec 'cloudpickle' cannot encode a value of type {type(obj).__qualname__!r} "
+            f"({exc}): send plain values, or objects without locks, files or sockets"
+        ) from exc
+
+
+class _Cloudpickle:
+    name = "cloudpickle"
+    encode = staticmethod(cloudpickle_encode)
+
+    def decode(self, data: bytes) -> Any:
+        from ray import cloudpickle
+
+        return cloudpickle.loads(data)
+
+
+class RayRuntime(Runtime):
+    """The ray-mode runtime; created by ``Runtime(mode="ray", address=None)``."""
+
+    def __init__(
+        self,
+        mode: str = "ray",
+        *,
+        address: str | None = None,
+        hosts: int | None = None,
+        batch: int = DEFAULT_BATCH,
+        history: Any = None,
+        dead_letter_limit: int = 1000,
+        close_timeout: float = 10.0,
+        flush_delay: float = DEFAULT_FLUSH_DELAY,
+        max_restarts: int = -1,
+        init_options: dict[str, Any] | None = None,
+    ) -> None:
+        if history is not None:
+            raise ModeError("message history records in one process; use mode='threads'")
+        ray = _import_ray()
+        self._ray = ray
+        super().__init__("sync", batch=batch, dead_letter_limit=dead_letter_limit)
+        self.mode = "ray"
+        self.close_timeout = close_timeout
+        self.codec: Codec = _Cloudpickle()
+        self._owns_ray = False
+        if not ray.is_initialized():
+            options = {"include_dashboard": False, "log_to_driver": False, **(init_options or {})}
+            if address is None:
+                options.setdefault("num_cpus", default_workers())
+            else:
+                options["address"] = address
+            ray.init(**options)
+            self._owns_ray = address is None
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.hosts = max(1, cpus if hosts is None else hosts)
+        self.flush_delay = flush_delay
+        actor = ray.remote(
+            num_cpus=0, max_restarts=max_restarts, max_task_retries=0, scheduling_strategy="SPREAD"
+        )(Host)
+        self._handles = [actor.remote(k) for k in range(self.hosts)]
+        self._boxes = [Box(k, batch * 2) for k in range(self.hosts)]
+        self._placement: HashRing[int] = HashRing()
+        for k in range(self.hosts):
+            self._placement.add(f"host-{k}", k)
+        self._specs: dict[int, tuple[Any, ...]] = {}
+        self._pids = ray.get([h.setup.remote(self._handles, [], []) for h in self._handles])
+        self._inflight: list[tuple[Any, int, list[Any]]] = []
+        self._inflight_lock = threading.Lock()
+        self._admin = threading.RLock()
+        self._sent = 0
+        self._retired_counts = [0, 0, 0]
+        self._armed = threading.Event()
+        self._hub_stop = False
+        set_resolver(self)
+        self._hub = threading.Thread(target=self._run_hub, name="perfkit-runtime-ray", daemon=True)
+        self._hub.start()
+
+    # ------------------------------------------------------------------ RayHost protocol
+
+    def submit(self, box: Box) -> None:
+        with box.lock:
+            records, n = box.take()
+        if n:
+            self._call(box.host, "deliver", records, n)
+
+    def _call(self, host: int, method: str, records: list[Any], n: int) -> Any:
+        self._sent += n
+        ref = getattr(self._handles[host], method).remote(records)
+        with self._inflight_lock:
+            self._inflight.append((ref, host, records))
+        return ref
+
+    def arm(self, box: Box) -> None:
+        self._armed.set()
+
+    def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any:
+        ray = self._ray
+        box = self._boxes[ref.host]
+        with box.lock:
+            records, n = box.take()
+        call = self._call(ref.host, "call", [*records, ASK, [ref.id, msg]], n + 1)
+        try:
+            status, value = ray.get(call, timeout=timeout)
+        except ray.exceptions.GetTimeoutError:
+            raise AskTimeout(
+                f"agent {ref.name!r} did not reply within {timeout}s; raise the timeout or check "
+                "that its handler returns"
+            ) from None
+        except ray.exceptions.RayActorError as exc:
+            raise AgentStopped(
+                f"the host actor of agent {ref.name!r} died before it replied ({exc})"
+            ) from None
+        if status == "err":
+            raise value
+        return value
+
+    def agent_statistics(self, ref: RayRef) -> AgentStats:
+        stats = self._ray.get(self._handles[ref.host].control.remote("stats", ref.id))
+        if stats is None:
+            raise AgentStopped(f"agent {ref.name!r} has stopped")
+        return stats  # type: ignore[no-any-return]
+
+    def wait_stopped(self, ref: Any, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while ref.state != "stopped":
+            self._collect(self._ray.get(self._handles[ref.host].control.remote("report")))
+            if ref.state == "stopped":
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def resolve(self, gid: int) -> Any:
+        return self.router.lookup(gid)
+
+    # ------------------------------------------------------------------ spawning
+
+    def spawn(
+        self,
+        cls: type[Agent],
+        *args: Any,
+        name: str | None = None,
+        capacity: int | None = None,
+        overflow: str = "block",
+        supervision: str = "resume",
+        placement: object = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Start an agent on a host actor (``placement``: a host number or a key hashed onto
+        one; default: the agent's name hashed); returns its :class:`RayRef`."""
+        if self._closed:
+            raise RuntimeClosed("cannot spawn: the runtime is closed; create a new Runtime")
+        if cls not in self._checked:
+            self._check_class(cls)
+        _check_options(capacity, overflow, supervision)
+        if name is not None and self.router.name_taken(name):
+            raise SpawnError(
+                f"the name {name!r} is taken; pick another or stop the agent that has it first"
+            )
+        with self._admin:
+            gid = next(self._ids)
+            label = name if name is not None else f"{cls.__name__.lower()}-{gid}"
+            host = self._place(label if placement is None else placement)
+            options = {"capacity": capacity, "overflow": overflow, "supervision": supervision}
+            spec = (gid, name, cls, args, kwargs, options, 0)
+            try:
+                cloudpickle_encode(spec)
+            except EncodeError as exc:
+                raise SpawnError(f"cannot send {cls.__name__} and its arguments: {exc}") from exc
+            self.submit(self._boxes[host])
+            status, err = self._ray.get(self._handles[host].control.remote("spawn", spec))
+            if status == "err":
+                if isinstance(err, TypeError):
+                    raise SpawnError(
+                        f"cannot construct {cls.__name__}: {err}; pass its arguments to spawn()"
+                    ) from err
+                raise err
+            ref = RayRef(self, gid, name, cls.__name__, self._boxes[host])
+            self.router.register(ref, name)  # type: ignore[arg-type]
+            self._specs[gid] = spec
+            self._broadcast("register", [(gid, name, cls.__name__, host)])
+        return ref
+
+    def _place(self, key: object) -> int:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < self.hosts:
+                raise SpawnError(
+                    f"placement={key} is not a host number; use 0..{self.hosts - 1} or a key"
+                )
+            return key
+        return self._placement.lookup(key)
+
+    def _broadcast(self, op: str, *args: Any) -> None:
+        for k, handle in enumerate(self._handles):
+            self.submit(self._boxes[k])
+            handle.control.remote(op, *args)
+
+    def pool(self, *args: Any, **kwargs: Any) -> Any:
+        raise ModeError("pools recycle instances in one process; use spawn() in ray mode")
+
+    # ------------------------------------------------------------------ address book
+
+    def group(
+        self,
+        name: str,
+        members: Iterable[Any] = (),
+        strategy: str = "round_robin",
+        *,
+        key: Callable[[Any], object] | None = None,
+    ) -> Group:
+        members = list(members)
+        group = super().group(name, members, strategy, key=key)
+        self._broadcast("group", name, strategy, [m.id for m in members], key)
+        return group
+
+    def subscribe(self, topic: str, ref: Any) -> None:
+        super().subscribe(topic, ref)
+        self._broadcast("subscribe", topic, ref.id)
+
+    def unsubscribe(self, topic: str, ref: Any) -> bool:
+        found = super().unsubscribe(topic, ref)
+        self._broadcast("unsubscribe", topic, ref.id)
+        return found
+
+    def stop(self, ref: Any) -> None:
+        if ref.state != "running":
+            return
+        ref._state = "stopping"
+        self.submit(self._boxes[ref.host])
+        self._handles[ref.host].control.remote("stop", ref.id)
+
+    def agent_stopped(self, gid: int, counters: tuple[int, int, int]) -> None:
+        ref = self.router._by_id.get(gid)
+        self._specs.pop(gid, None)
+        for i, n in enumerate(counters):
+            self._retired_counts[i] += n
+        if ref is not None:
+            ref._state = "stopped"
+            self.router.forget(ref)
+        self._broadcast("forget", gid)
+
+    def _collect(self, report: tuple[int, int, list[Any], list[Any]]) -> tuple[int, int]:
+        received, sent, dead, stopped = report
+        for address, msg, reason in dead:
+            self.router.dead_letters.add(address, msg, reason)
+        for gid, counters in stopped:
+            self.agent_stopped(gid, counters)
+        return received, sent
+
+    # ------------------------------------------------------------------ the hub: delays, faults
+
+    def _run_hub(self) -> None:
+        next_check = time.monotonic() + _LIVENESS_PERIOD
+        while True:
+            self._armed.wait(self.flush_delay if self._armed.is_set() else 0.05)
+            if self._hub_stop:
+                return
+            try:
+                self._flush_stale()
+                self._reap()
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + _LIVENESS_PERIOD
+                    self._check_hosts()
+            except Exception as exc:  # keep the hub alive; a bug in the runtime itself
+                logger.critical("ray-mode hub failed: %r", exc, exc_info=exc)
+
+    def _flush_stale(self) -> None:
+        self._armed.clear()
+        now = time.perf_counter()
+        for box in self._boxes:
+            if box.count and now - box.since >= self.flush_delay:
+                self.submit(box)
+            if box.count:
+                self._armed.set()
+
+    def _reap(self) -> None:
+        """Drop finished calls; a call that failed because its host died: dead letters."""
+        ray = self._ray
+        with self._inflight_lock:
+            calls = self._inflight
+            self._inflight = []
+        if not calls:
+            return
+        refs = [c[0] for c in calls]
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+        finished = set(done)
+        keep = []
+        for call in calls:
+            if call[0] not in finished:
+                keep.append(call)
+                continue
+            try:
+                ray.get(call[0], timeout=0)
+            except ray.exceptions.RayActorError:
+                self._lost(call[1], call[2])
+            except Exception:  # an ask's own error reached its asker
+                pass
+        with self._inflight_lock:
+            self._inflight[:0] = keep
+
+    def _lost(self, host: int, records: list[Any]) -> None:
+        dead = self.router.dead_letters
+        for i in range(0, len(records), 2):
+            tag, payload = records[i], records[i + 1]
+            msgs = [payload[1]] if tag == ASK else payload
+            gid = payload[0] if tag == ASK else tag
+            ref = self.router._by_id.get(gid)
+            for msg in msgs:
+                dead.add(ref.name if ref is not None else gid, msg, "worker crashed")
+
+    def _check_hosts(self) -> None:
+        ray = self._ray
+        calls = [h.pid.remote() for h in self._handles]
+        for k, call in enumerate(calls):
+            try:
+                pid = ray.get(call, timeout=30)
+            except ray.exceptions.RayActorError:
+                continue  # being restarted: checked again next time
+            if pid != self._pids[k]:
+                self._recover(k)
+
+    def _recover(self, k: int) -> None:
+        """Ray restarted host ``k``: re-create its agents under their policies."""
+        with self._admin:
+            logger.error("ray host actor %d was restarted; re-creating its agents", k)
+            self._reap()
+            specs = []
+            for gid, spec in list(self._specs.items()):
+                ref = self.router._by_id.get(gid)
+                if ref is None or ref.host != k:  # type: ignore[attr-defined]
+                    continue
+                if spec[5]["supervision"] == "stop":
+                    self.agent_stopped(gid, (0, 0, 0))
+                    continue
+                spec = (*spec[:6], spec[6] + 1)
+                self._specs[gid] = spec
+                specs.append(spec)
+            routes = self._routes()
+            self._pids[k] = self._ray.get(
+                self._handles[k].setup.remote(self._handles, specs, routes)
+            )
+
+    def _routes(self) -> list[Any]:
+        router = self.router
+        routes: list[Any] = [
+            ("register", [(r.id, r._name, r._cls_name, r.host) for r in router.agents()])  # type: ignore[attr-defined]
+        ]
+        for topic, subscribers in router._topics.items():
+            routes += [("subscribe", topic, gid) for gid in subscribers]
+        for group in router._groups.values():
+            key = getattr(group, "_key", None)
+            routes.append(("group", group.name, group.strategy, [m.id for m in group.members], key))
+        return routes
+
+    # ------------------------------------------------------------------ waiting and closing
+
+    def _flush_all(self) -> None:
+        for box in self._boxes:
+            if box.count:
+                self.submit(box)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until every message sent has been handled (counted by every host); False on timeout."""
+        ray = self._ray
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._flush_all()
+        last = None
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                reports = ray.get([h.control.remote("report") for h in self._handles], timeout=left)
+            except ray.exceptions.GetTimeoutError:
+                return False
+            received = sent = 0
+            for report in reports:
+                r, s = self._collect(report)
+                received += r
+                sent += s
+            state = (received, sent + self._sent)
+            if received == sent + self._sent and state == last:
+                return True
+            last = state
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
+
+    async def wait_idle_async(self, timeout: float | None = None) -> bool:
+        raise ModeError("ray mode waits with rt.wait_idle(timeout)")
+
+    def close(self, timeout: float | None = None) -> CloseReport:
+        if self._close_report is not None:
+            return self._close_report
+        timeout = self.close_timeout if timeout is None else timeout
+        refs = self.router.agents()
+        idle = self.wait_idle(timeout)
+        self._closed = True
+        self._hub_stop = True
+        self._armed.set()
+        self._hub.join(2.0)
+        leftover: dict[str, int] = {}
+        ray = self._ray
+        try:
+            results = ray.get(
+                [h.control.remote("close", timeout) for h in self._handles], timeout=timeout + 5
+            )
+            for _, left in results:
+                leftover.update(left)
+        except Exception as exc:
+            logger.warning("ray hosts did not close cleanly: %r", exc)
+        for handle in self._handles:
+            ray.kill(handle)
+        if self._owns_ray:
+            ray.shutdown()
+        for ref in refs:
+            ref._state = "stopped"
+            self.router.forget(ref)
+        self._close_report = CloseReport(stopped=len(refs), leftover=leftover, timed_out=not idle)
+        return self._close_report
+
+    # ------------------------------------------------------------------ statistics
+
+    def statistics(self) -> RuntimeStats:
+        out, errors, dropped = self._retired_counts
+        depth = 0
+        ray = self._ray
+        for _agents, handled, failed, lost, queued in ray.get(
+            [h.control.remote("stats", None) for h in self._handles]
+        ):
+            out += handled
+            errors += failed
+            dropped += lost
+            depth += queued
+        for report in ray.get([h.control.remote("report") for h in self._handles]):
+            self._collect(report)
+        router = self.router.statistics()
+        agents = len(self.router.agents())
+        return RuntimeStats(
+            mode=self.mode,
+            agents=agents,
+            messages_in=out + depth,
+            messages_out=out,
+            errors=errors,
+            dropped=dropped,
+            dead_letters=self.router.dead_letters.total,
+            mailbox_depth=depth,
+            router=RouterStats(**{**_fields(router), "agents": agents}),
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Runtime mode='ray' hosts={self.hosts} agents={len(self.router.agents())} {state}>"
