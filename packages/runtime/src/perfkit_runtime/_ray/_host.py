@@ -100,8 +100,8 @@ class Host:
         self.refs: dict[int, Any] = {}
         self.handles: list[Any] = []
         self.boxes: dict[int, Box] = {}
-        self.received = 0
-        self.sent = 0
+        self.calls = 0  # actor calls this host has made (monotonic: idle detection)
+        self.outgoing: list[tuple[Any, list[Any]]] = []  # calls not known to be finished
         self.stopped: list[tuple[int, tuple[int, int, int]]] = []
         self.waiting: list[list[Any]] | None = None
         if ray.get_runtime_context().was_current_actor_reconstructed:
@@ -114,8 +114,8 @@ class Host:
         with box.lock:
             records, n = box.take()
         if n:
-            self.sent += n
-            self.handles[box.host].deliver.remote(records)
+            self.calls += 1
+            self.outgoing.append((self.handles[box.host].deliver.remote(records), records))
 
     def arm(self, box: Box) -> None:
         pass  # flushed when the current call ends
@@ -126,7 +126,7 @@ class Host:
         box = self.boxes[ref.host]
         with box.lock:
             records, n = box.take()
-        self.sent += n + 1
+        self.calls += 1
         call = self.handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
         try:
             status, value = ray.get(call, timeout=timeout)
@@ -177,7 +177,6 @@ class Host:
         """Deliver the tells in ``records``, then answer the ask that ends them."""
         gid, msg = records[-1]
         self._deliver(records[:-2])
-        self.received += 1
         ref = self.local.get(gid)
         try:
             if ref is None:
@@ -210,7 +209,6 @@ class Host:
                 ref.tell(msgs[0])
             else:
                 ref.tell_batch(msgs)
-        self.received += n
         return n
 
     def _flush(self) -> None:
@@ -262,11 +260,10 @@ class Host:
         members = [self.refs[g] for g in gids if g in self.refs]
         Runtime.group(self.rt, name, members, strategy, key=key)
 
-    def _c_stop(self, gid: int) -> list[Any]:
+    def _c_stop(self, gid: int) -> None:
         ref = self.local.get(gid)
         if ref is not None:
             Runtime.stop(self.rt, ref)
-        return self._c_report()[2]
 
     def _c_stats(self, gid: int | None) -> Any:
         if gid is not None:
@@ -283,10 +280,25 @@ class Host:
         return len(refs), out, errors, dropped, depth
 
     def _c_report(self) -> tuple[int, int, list[Any], list[Any]]:
-        """Counters for idle detection, new dead letters and agents that stopped."""
+        """Calls made so far, calls still running, new dead letters, agents that stopped."""
+        import ray
+
+        if self.outgoing:
+            refs = [ref for ref, _ in self.outgoing]
+            done, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+            finished = set(done)
+            for ref, records in self.outgoing:
+                if ref in finished:
+                    try:
+                        ray.get(ref, timeout=0)
+                    except ray.exceptions.RayActorError:
+                        for i in range(0, len(records), 2):
+                            for msg in records[i + 1]:
+                                self.dead.add(records[i], msg, "worker crashed")
+            self.outgoing = [c for c in self.outgoing if c[0] not in finished]
         dead, self.dead.new = self.dead.new, []
         stopped, self.stopped = self.stopped, []
-        return self.received, self.sent, dead, stopped
+        return self.calls, len(self.outgoing), dead, stopped
 
     def _c_close(self, timeout: float) -> tuple[int, dict[str, int]]:
         for gid, ref in list(self.refs.items()):

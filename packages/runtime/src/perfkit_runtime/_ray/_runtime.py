@@ -131,8 +131,9 @@ class RayRuntime(Runtime):
         self._pids = ray.get([h.setup.remote(self._handles, [], []) for h in self._handles])
         self._inflight: list[tuple[Any, int, list[Any]]] = []
         self._inflight_lock = threading.Lock()
+        self._reap_lock = threading.Lock()  # one reaper at a time: the list is away meanwhile
         self._admin = threading.RLock()
-        self._sent = 0
+        self._calls = 0  # actor calls the driver has made (monotonic: idle detection)
         self._retired_counts = [0, 0, 0]
         self._armed = threading.Event()
         self._hub_stop = False
@@ -149,7 +150,7 @@ class RayRuntime(Runtime):
             self._call(box.host, "deliver", records, n)
 
     def _call(self, host: int, method: str, records: list[Any], n: int) -> Any:
-        self._sent += n
+        self._calls += 1
         ref = getattr(self._handles[host], method).remote(records)
         with self._inflight_lock:
             self._inflight.append((ref, host, records))
@@ -306,12 +307,12 @@ class RayRuntime(Runtime):
         self._broadcast("forget", gid)
 
     def _collect(self, report: tuple[int, int, list[Any], list[Any]]) -> tuple[int, int]:
-        received, sent, dead, stopped = report
+        calls, running, dead, stopped = report
         for address, msg, reason in dead:
             self.router.dead_letters.add(address, msg, reason)
         for gid, counters in stopped:
             self.agent_stopped(gid, counters)
-        return received, sent
+        return calls, running
 
     # ------------------------------------------------------------------ the hub: delays, faults
 
@@ -341,6 +342,10 @@ class RayRuntime(Runtime):
 
     def _reap(self) -> None:
         """Drop finished calls; a call that failed because its host died: dead letters."""
+        with self._reap_lock:
+            self._reap_locked()
+
+    def _reap_locked(self) -> None:
         ray = self._ray
         with self._inflight_lock:
             calls = self._inflight
@@ -426,26 +431,28 @@ class RayRuntime(Runtime):
                 self.submit(box)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Until every message sent has been handled (counted by every host); False on timeout."""
+        """Until no actor call is running anywhere (every message handled); False on timeout."""
         ray = self._ray
         deadline = None if timeout is None else time.monotonic() + timeout
         self._flush_all()
         last = None
         while True:
+            self._reap()
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 reports = ray.get([h.control.remote("report") for h in self._handles], timeout=left)
             except ray.exceptions.GetTimeoutError:
                 return False
-            received = sent = 0
+            with self._reap_lock:
+                calls, running = self._calls, len(self._inflight)
             for report in reports:
-                r, s = self._collect(report)
-                received += r
-                sent += s
-            state = (received, sent + self._sent)
-            if received == sent + self._sent and state == last:
+                c, r = self._collect(report)
+                calls += c
+                running += r
+            # Idle: no call anywhere still running, and no call made since the last round.
+            if not running and calls == last:
                 return True
-            last = state
+            last = calls if not running else None
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.001)
