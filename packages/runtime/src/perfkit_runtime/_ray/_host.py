@@ -125,7 +125,7 @@ class Host:
 
         box = self.boxes[ref.host]
         with box.lock:
-            records, n = box.take()
+            records, _n = box.take()
         self.calls += 1
         call = self.handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
         try:
