@@ -302,23 +302,32 @@ def test_stop_runs_after_queued_messages_and_dead_letters_are_counted(rt: Proces
 # ------------------------------------------------------------------ backpressure
 
 
-def test_overflow_policies_apply_when_the_ring_is_full() -> None:
+def test_overflow_policies_apply_to_bounded_agents_when_the_ring_is_full() -> None:
     with processes(workers=1, ring_bytes=4096, batch=4) as rt:
-        slow = rt.spawn(Slow, overflow="drop_newest")
+        slow = rt.spawn(Slow, capacity=8, overflow="drop_newest")
         for _ in range(400):
             slow.tell(0.001)
         assert rt.wait_idle(30)
         stats = rt.statistics()
         assert stats.dropped > 0
         assert stats.messages_out + stats.dropped == 400
-        strict = rt.spawn(Slow, overflow="fail")
+        strict = rt.spawn(Slow, capacity=8, overflow="fail")
         with pytest.raises(MailboxFull, match="use send"):
             for _ in range(400):
                 strict.tell(0.001)
-        blocking = rt.spawn(Slow, overflow="block")
+        blocking = rt.spawn(Slow, capacity=8, overflow="block")
         for _ in range(300):
             blocking.send(0.0)  # waits for room instead of failing
         assert rt.wait_idle(30)
+
+
+def test_an_unbounded_agent_makes_the_parent_wait_instead_of_failing() -> None:
+    with processes(workers=1, ring_bytes=4096, batch=4) as rt:
+        slow = rt.spawn(Recorder)
+        for i in range(2000):
+            slow.tell(i)  # far more than the ring holds: tell waits for the worker
+        assert slow.ask("seen?", timeout=30) == list(range(2000))
+        assert rt.statistics().dropped == 0
 
 
 # ------------------------------------------------------------------ faults and lifecycle

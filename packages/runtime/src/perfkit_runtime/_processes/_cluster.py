@@ -100,6 +100,7 @@ class Cluster:
         self.n = workers
         self.codec = codec
         self.closed = False
+        self.may_block = True  # a full ring makes the parent wait (workers buffer instead)
         self.closing = False  # set when close begins: a worker exiting then is no crash
         self.flush_delay: float = opts["flush_delay"]
         self.spin: float = opts["spin"]
@@ -369,8 +370,8 @@ class Cluster:
                 self.bell.wait(self._has_inbound, self.flush_delay if self.armed else None)
 
     def _flush_stale(self) -> None:
-        if not self.armed:
-            return
+        # Every wake-up looks at every outbox (N ints), armed or not: a message is never
+        # stranded by a race between a tell arming the hub and the hub disarming.
         self.armed = False
         now = time.perf_counter()
         for out in self.out.values():
@@ -488,13 +489,17 @@ class Cluster:
             dead = self.rt.router.dead_letters
             for _ in range(inflight):
                 dead.add(f"worker-{k}", None, "worker crashed")
-            for src in range(self.n + 1):
-                if src != k:
-                    self._drain_dead(src, k)
-            specs, routes = self.rt.crashed(k)
-            self.ready.discard(k)
-            self._start(k, restarted=True)
-            self.send(k, ("init", specs, routes), ahead=True)
+            out = self.out[k]
+            # Our own ring to k stays locked until "init" is in it: a tell or ask made meanwhile
+            # waits, then lands after the agents are re-created instead of before.
+            with out.lock:
+                for src in range(self.n + 1):
+                    if src != k:
+                        self._drain_dead(src, k)
+                specs, routes = self.rt.crashed(k)
+                self.ready.discard(k)
+                self._start(k, restarted=True)
+                out.control(("init", specs, routes), ahead=True)
             self._await_ready({k})
 
     def _drain_dead(self, src: int, k: int) -> None:
@@ -522,9 +527,11 @@ class Cluster:
                     elif tag == ASK:
                         gid, rid, msg = payload
                         dead.add(names(gid), msg, "worker crashed")
+                        lost = AgentStopped(f"agent {names(gid)!r} was lost with its worker")
                         if src != 0:
-                            lost = AgentStopped(f"agent {names(gid)!r} was lost with its worker")
                             self.send(src, ("fail", rid, lost))
+                        elif (slot := self.waiting.get(rid)) is not None:
+                            slot.fail(lost)
         except RingFull:
             pass
         finally:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, EncodeError, MailboxFull, RuntimeClosed
-from perfkit_runtime._transport import Outbox
+from perfkit_runtime._transport import Outbox, RingFull
 
 if TYPE_CHECKING:
     from perfkit_runtime._statistics import AgentStats
@@ -37,6 +37,8 @@ class Host(Protocol):
 
     codec: Codec
     closed: bool
+
+    may_block: bool
 
     def arm(self, out: Outbox) -> None: ...
     def ask(self, ref: ProcessRef, msg: Any, timeout: float | None) -> Any: ...
@@ -91,6 +93,7 @@ class ProcessRef:
         "_overflow",
         "_pickle",
         "_state",
+        "_unbounded",
         "id",
         "worker",
     )
@@ -106,6 +109,7 @@ class ProcessRef:
         worker: int,
         out: Outbox,
         overflow: str,
+        capacity: int | None = None,
     ) -> None:
         self._host = host
         self.id = gid
@@ -115,6 +119,7 @@ class ProcessRef:
         self._out = out
         self._overflow = overflow
         self._pickle = host.codec.name == "pickle"
+        self._unbounded = capacity is None
         self._state = "running"
 
     # ------------------------------------------------------------------ identity
@@ -143,7 +148,7 @@ class ProcessRef:
     # ------------------------------------------------------------------ sending
 
     def tell(self, msg: Any) -> None:
-        """Deliver ``msg``; never blocks (a full ring applies the overflow policy)."""
+        """Deliver ``msg``; a full ring: an unbounded agent waits for room, others apply the policy."""
         t = type(msg)
         if t not in _SCALARS:
             if t is tuple and self._pickle:
@@ -158,15 +163,19 @@ class ProcessRef:
         try:
             if self._state != "running":
                 self._refuse(msg)
-            if out.count >= out.limit and not out.flush() and not self._full(out):
-                return
+            if out.count >= out.limit and not out.flush():
+                if self._unbounded:
+                    self._wait_or_grow(out)
+                elif not self._full(out):
+                    return
             if out.last == self.id:
                 out.run.append(msg)
                 out.count += 1
-            else:
-                if not out.count:
-                    self._host.arm(out)
+            elif out.count:
                 out.add(self.id, msg)
+            else:
+                out.add(self.id, msg)
+                self._host.arm(out)  # after the add: the hub must find the message when it looks
         finally:
             out.lock.release()
 
@@ -208,6 +217,16 @@ class ProcessRef:
                 f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
             )
         raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to reach it")
+
+    def _wait_or_grow(self, out: Outbox) -> None:
+        """An unbounded agent's ring is full: the parent waits for the worker to make room
+        (backpressure, as a pipe gives); a worker keeps buffering instead, since waiting on
+        another worker that may be waiting on it could deadlock."""
+        if self._host.may_block:
+            try:
+                out.flush(block=True)
+            except RingFull:  # the worker died: the batch stays for its successor
+                pass
 
     def _full(self, out: Outbox) -> bool:
         """Batch and ring are full. True: buffer the message now; False: it was dropped."""

@@ -142,8 +142,9 @@ class ProcessRuntime(Runtime):
                     "define agent classes before creating a processes-mode Runtime, or in an "
                     "importable module"
                 ) from exc
+            out = self._cluster.out[worker]
             ref = ProcessRef(
-                self._cluster, gid, name, cls.__name__, worker, self._cluster.out[worker], overflow
+                self._cluster, gid, name, cls.__name__, worker, out, overflow, capacity
             )
             self.router.register(ref, name)  # type: ignore[arg-type]
             self._specs[gid] = spec
@@ -325,7 +326,8 @@ def _fields(stats: RouterStats) -> dict[str, Any]:
 
 
 def _entry(ref: Any) -> tuple[Any, ...]:
-    return (ref.id, ref._name, ref._cls_name, ref.worker, ref._overflow)
+    capacity = None if ref._unbounded else 1
+    return (ref.id, ref._name, ref._cls_name, ref.worker, ref._overflow, capacity)
 
 
 def _check_options(capacity: int | None, overflow: str, supervision: str) -> None:

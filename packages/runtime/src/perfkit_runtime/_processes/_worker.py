@@ -109,6 +109,7 @@ class Worker:
         self.mesh = mesh
         self.codec = codec
         self.closed = False
+        self.may_block = False  # never wait on another worker's ring: buffer instead
         self.running = True
         self.spin: float = options["spin"]
         self.bell = mesh.bell(index)
@@ -364,10 +365,11 @@ class Worker:
 
     def _c_register(self, src: int, entries: list[tuple[Any, ...]]) -> None:
         router = self.rt.router
-        for gid, name, cls_name, worker, overflow in entries:
+        for gid, name, cls_name, worker, overflow, capacity in entries:
             if worker == self.index:
                 continue
-            ref = ProcessRef(self, gid, name, cls_name, worker, self.out[worker], overflow)
+            out = self.out[worker]
+            ref = ProcessRef(self, gid, name, cls_name, worker, out, overflow, capacity)
             self.refs[gid] = ref
             router.register(ref, name)  # type: ignore[arg-type]
 

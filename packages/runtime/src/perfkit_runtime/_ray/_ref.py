@@ -112,11 +112,12 @@ class RayRef:
             else:
                 if not box.count:
                     box.since = time.perf_counter()
-                    self._host.arm(box)
                 box.last = self.id
                 box.run = [msg]
                 box.pending += (self.id, box.run)
             box.count += 1
+            if box.count == 1:
+                self._host.arm(box)
             full = box.count >= box.limit
         finally:
             box.lock.release()

@@ -71,6 +71,7 @@ class Outbox:
         "count",
         "frames",
         "last",
+        "last_size",
         "limit",
         "lock",
         "pending",
@@ -98,6 +99,7 @@ class Outbox:
         self.count = 0  # messages buffered
         self.since = 0.0  # perf_counter() when the first buffered message arrived
         self.frames = 0  # frames written, for statistics
+        self.last_size = 0  # bytes of the last frame: a ring with less room is not worth a try
 
     def add(self, aid: int, msg: Any) -> None:
         """Buffer a tell to agent ``aid`` (the caller checks ``count < limit`` first)."""
@@ -127,8 +129,10 @@ class Outbox:
         """
         if not self.count:
             return True
-        data = self._encode(self.pending)
         ring = self._ring
+        if not block and ring.free() < self.last_size:
+            return False  # still full: spare the encode
+        data = self._encode(self.pending)
         if block:
             ring.put(DATA, data, self._wait)
         elif len(data) <= ring.max_frame:
@@ -143,6 +147,7 @@ class Outbox:
         self.last = -1
         self.count = 0
         self.frames += 1
+        self.last_size = min(len(data), ring.max_frame)
         self._bell.ring()
         return True
 
