@@ -34,6 +34,7 @@ from perfkit_runtime._transport import (
     Ring,
     RingFull,
     decode_frame,
+    fence,
     ring_bytes,
 )
 
@@ -113,6 +114,9 @@ class Cluster:
             for k in range(1, workers + 1)
         }
         self.rlock = threading.Lock()  # one reader of the parent's inbound rings at a time
+        self._spin_lock = threading.Lock()
+        self._spinners = 0
+        self._hub_flag = self.mesh.status(0)  # word 0: the parent's doorbell flag
         self.admin = threading.RLock()  # spawns, stops and recoveries, one at a time
         self.waiting: dict[int, _Slot] = {}
         self.rids = count(1)
@@ -246,14 +250,19 @@ class Cluster:
         pc = time.perf_counter
         end = pc() + self.spin
         yield_ = os.sched_yield
-        while not slot.ready and pc() < end:
-            if self.rlock.acquire(False):
-                try:
-                    self._read()
-                finally:
-                    self.rlock.release()
-            if not slot.ready:
-                yield_()
+        has_inbound = self._has_inbound
+        self._quiet_hub(True)
+        try:
+            while not slot.ready and pc() < end:
+                if has_inbound() and self.rlock.acquire(False):
+                    try:
+                        self._read()
+                    finally:
+                        self.rlock.release()
+                if not slot.ready:
+                    yield_()
+        finally:
+            self._quiet_hub(False)
         while not slot.ready:
             wait = 0.002 if deadline is None else min(0.002, deadline - time.monotonic())
             if wait <= 0:
@@ -265,6 +274,23 @@ class Cluster:
                     self._read()
                 finally:
                     self.rlock.release()
+
+    def _quiet_hub(self, spinning: bool) -> None:
+        """While a thread spins on the rings the hub's doorbell flag stays down, so replies do not
+        wake the hub (whose wake-up would then fight the spinner for the GIL). The last spinner
+        puts the flag back, fences, and rings the bell itself if data came meanwhile: the hub's
+        own protocol, run on its behalf."""
+        with self._spin_lock:
+            self._spinners += 1 if spinning else -1
+            if spinning:
+                self._hub_flag[0] = 0
+                return
+            if self._spinners:
+                return
+            self._hub_flag[0] = 1
+        fence()
+        if self._has_inbound():
+            os.eventfd_write(self.bell.fd, 1)
 
     def request(self, k: int, op: str, *args: Any, timeout: float | None = None) -> Any:
         """A control request to worker ``k`` that it acknowledges; returns its answer."""
@@ -470,6 +496,7 @@ class Cluster:
             except OSError:
                 pass
         self.pidfds.clear()
+        self._hub_flag.release()
         self.mesh.close()
 
     # ------------------------------------------------------------------ a worker died

@@ -45,6 +45,9 @@ logger = logging.getLogger("perfkit_runtime")
 # A batch waits at most this long for more messages before the hub sends it: an actor call costs
 # ~0.4 ms of the driver's time here, so a few ms keep calls few without making a lone tell slow.
 DEFAULT_FLUSH_DELAY = 0.002
+# Messages per actor call: measured here, 100 k tells to one agent ran at 144 k msg/s in calls of
+# 512 and 166 k msg/s in calls of 4096 (an actor call costs ~0.4 ms of the driver either way).
+RAY_LIMIT = 4096
 # How often the hub asks each host for its pid, to notice a host Ray restarted while idle.
 _LIVENESS_PERIOD = 0.5
 
@@ -123,7 +126,7 @@ class RayRuntime(Runtime):
             num_cpus=0, max_restarts=max_restarts, max_task_retries=0, scheduling_strategy="SPREAD"
         )(Host)
         self._handles = [actor.remote(k) for k in range(self.hosts)]
-        self._boxes = [Box(k, batch * 2) for k in range(self.hosts)]
+        self._boxes = [Box(k, RAY_LIMIT) for k in range(self.hosts)]
         self._placement: HashRing[int] = HashRing()
         for k in range(self.hosts):
             self._placement.add(f"host-{k}", k)
