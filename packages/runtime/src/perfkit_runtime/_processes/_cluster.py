@@ -530,9 +530,9 @@ class Cluster:
             self._await_ready({k})
 
     def _drain_dead(self, src: int, k: int) -> None:
+        """Read what ``src`` left in the ring to the dead worker ``k``: every message a dead
+        letter, every ask failed, every spawn request failed."""
         view: Ring = self.mesh.view(src, k)
-        dead = self.rt.router.dead_letters
-        names = self.rt.name_of
         try:
             while (got := view.get()) is not None:
                 kind, data = got
@@ -541,28 +541,36 @@ class Cluster:
                 finally:
                     view.consume(data)
                 if kind == CONTROL:
-                    if value[0] == "spawn" and src == 0:
-                        slot = self.waiting.get(value[1])
-                        if slot is not None:
-                            slot.fail(WorkerError(f"worker {k} died before the agent started"))
-                    continue
-                for i in range(0, len(value), 2):
-                    tag, payload = value[i], value[i + 1]
-                    if tag >= 0:
-                        for msg in payload:
-                            dead.add(names(tag), msg, "worker crashed")
-                    elif tag == ASK:
-                        gid, rid, msg = payload
-                        dead.add(names(gid), msg, "worker crashed")
-                        lost = AgentStopped(f"agent {names(gid)!r} was lost with its worker")
-                        if src != 0:
-                            self.send(src, ("fail", rid, lost))
-                        elif (slot := self.waiting.get(rid)) is not None:
-                            slot.fail(lost)
+                    self._lost_control(src, k, value)
+                else:
+                    self._lost_records(src, value)
         except RingFull:
             pass
         finally:
             view.release()
+
+    def _lost_control(self, src: int, k: int, value: Any) -> None:
+        if value[0] == "spawn" and src == 0:
+            slot = self.waiting.get(value[1])
+            if slot is not None:
+                slot.fail(WorkerError(f"worker {k} died before the agent started"))
+
+    def _lost_records(self, src: int, records: list[Any]) -> None:
+        dead = self.rt.router.dead_letters
+        names = self.rt.name_of
+        for i in range(0, len(records), 2):
+            tag, payload = records[i], records[i + 1]
+            if tag >= 0:
+                for msg in payload:
+                    dead.add(names(tag), msg, "worker crashed")
+            elif tag == ASK:
+                gid, rid, msg = payload
+                dead.add(names(gid), msg, "worker crashed")
+                lost = AgentStopped(f"agent {names(gid)!r} was lost with its worker")
+                if src != 0:
+                    self.send(src, ("fail", rid, lost))
+                elif (slot := self.waiting.get(rid)) is not None:
+                    slot.fail(lost)
 
 
 def _exited(pidfd: int) -> bool:

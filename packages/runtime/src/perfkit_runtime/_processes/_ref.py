@@ -149,25 +149,15 @@ class ProcessRef:
 
     def tell(self, msg: Any) -> None:
         """Deliver ``msg``; a full ring: an unbounded agent waits for room, others apply the policy."""
-        t = type(msg)
-        if t not in _SCALARS:
-            if t is tuple and self._pickle:
-                for item in msg:  # the common plain tuple, checked inline
-                    if type(item) not in _SCALARS:
-                        check_message(self._host.codec, msg, self.name)
-                        break
-            else:
-                check_message(self._host.codec, msg, self.name)
+        if type(msg) not in _SCALARS:
+            self._check(msg)
         out = self._out
         out.lock.acquire()
         try:
             if self._state != "running":
                 self._refuse(msg)
-            if out.count >= out.limit and not out.flush():
-                if self._unbounded:
-                    self._wait_or_grow(out)
-                elif not self._full(out):
-                    return
+            if out.count >= out.limit and not out.flush() and not self._when_full(out):
+                return
             if out.last == self.id:
                 out.run.append(msg)
                 out.count += 1
@@ -178,6 +168,15 @@ class ProcessRef:
                 self._host.arm(out)  # after the add: the hub must find the message when it looks
         finally:
             out.lock.release()
+
+    def _check(self, msg: Any) -> None:
+        if type(msg) is tuple and self._pickle:
+            for item in msg:  # the common plain tuple, without a call per item
+                if type(item) not in _SCALARS:
+                    break
+            else:
+                return
+        check_message(self._host.codec, msg, self.name)
 
     def tell_batch(self, msgs: Iterable[Any]) -> None:
         """Deliver many messages; each one obeys the overflow policy."""
@@ -218,15 +217,21 @@ class ProcessRef:
             )
         raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to reach it")
 
-    def _wait_or_grow(self, out: Outbox) -> None:
-        """An unbounded agent's ring is full: the parent waits for the worker to make room
+    def _when_full(self, out: Outbox) -> bool:
+        """Batch and ring are full. True: buffer the message now; False: it was dropped.
+
+        An unbounded agent's sender in the parent waits for the worker to make room
         (backpressure, as a pipe gives); a worker keeps buffering instead, since waiting on
-        another worker that may be waiting on it could deadlock."""
+        another worker that may be waiting on it could deadlock. A bounded agent's policy
+        applies."""
+        if not self._unbounded:
+            return self._full(out)
         if self._host.may_block:
             try:
                 out.flush(block=True)
             except RingFull:  # the worker died: the batch stays for its successor
                 pass
+        return True
 
     def _full(self, out: Outbox) -> bool:
         """Batch and ring are full. True: buffer the message now; False: it was dropped."""

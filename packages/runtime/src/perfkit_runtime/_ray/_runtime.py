@@ -166,8 +166,10 @@ class RayRuntime(Runtime):
         ray = self._ray
         box = self._boxes[ref.host]
         with box.lock:
-            records, n = box.take()
-        call = self._call(ref.host, "call", [*records, ASK, [ref.id, msg]], n + 1)
+            records, _n = box.take()
+        # Not tracked among the calls in flight: the asker waits for this one itself.
+        self._calls += 1
+        call = self._handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
         try:
             status, value = ray.get(call, timeout=timeout)
         except ray.exceptions.GetTimeoutError:
