@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from perfkit_runtime import Agent, AgentStopped, AskTimeout, EncodeError, SpawnError
-from perfkit_runtime._ray._runtime import RayRuntime
+from perfkit_runtime import Agent, AgentStopped, AskTimeout, EncodeError, Runtime, SpawnError
 
 pytestmark = pytest.mark.timeout(180)
 
+# pytest imports this file under a name Ray's workers cannot import: send its classes by value.
+pytest.importorskip("ray").cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
 
 @pytest.fixture(scope="module")
-def rt() -> Iterator[RayRuntime]:
-    runtime = RayRuntime(hosts=2)
+def rt() -> Iterator[Runtime]:
+    runtime = Runtime("ray", hosts=2)
     yield runtime
     runtime.close()
 
@@ -79,7 +82,7 @@ class Slow(Agent):
         return msg
 
 
-def test_tell_ask_and_batches_keep_order(rt: RayRuntime) -> None:
+def test_tell_ask_and_batches_keep_order(rt: Runtime) -> None:
     ref = rt.spawn(Recorder)
     for i in range(3000):
         ref.tell((i, "x"))
@@ -88,7 +91,7 @@ def test_tell_ask_and_batches_keep_order(rt: RayRuntime) -> None:
     assert ref.ask("seen?", timeout=30) == [(i, "x") for i in range(3000)] + ["a", "b", "c"]
 
 
-def test_agents_live_on_host_actors_and_talk_by_name_and_topic(rt: RayRuntime) -> None:
+def test_agents_live_on_host_actors_and_talk_by_name_and_topic(rt: Runtime) -> None:
     sink = rt.spawn(Recorder, name="sink", placement=1)
     relay = rt.spawn(Relay, "sink", placement=0)
     for i in range(50):
@@ -103,7 +106,7 @@ def test_agents_live_on_host_actors_and_talk_by_name_and_topic(rt: RayRuntime) -
     assert sink.ask("pid?", timeout=30) != os.getpid()
 
 
-def test_groups_route_across_hosts(rt: RayRuntime) -> None:
+def test_groups_route_across_hosts(rt: Runtime) -> None:
     members = [rt.spawn(Recorder, placement=k % 2) for k in range(4)]
     rt.group("rr", members, "round_robin")
     relay = rt.spawn(Relay, "rr", placement=0)
@@ -113,7 +116,7 @@ def test_groups_route_across_hosts(rt: RayRuntime) -> None:
     assert sorted(x for m in members for x in m.ask("seen?", timeout=30)) == list(range(8))
 
 
-def test_a_message_ray_cannot_send_fails_at_tell_naming_agent_and_codec(rt: RayRuntime) -> None:
+def test_a_message_ray_cannot_send_fails_at_tell_naming_agent_and_codec(rt: Runtime) -> None:
     ref = rt.spawn(Echo, name="ray-echo")
     import threading
 
@@ -122,7 +125,7 @@ def test_a_message_ray_cannot_send_fails_at_tell_naming_agent_and_codec(rt: RayR
     assert ref.ask("fine", timeout=30) == "fine"
 
 
-def test_spawn_and_handler_errors(rt: RayRuntime) -> None:
+def test_spawn_and_handler_errors(rt: Runtime) -> None:
     with pytest.raises(SpawnError, match="cannot construct Needs"):
         rt.spawn(Needs)
     ref = rt.spawn(Fails, supervision="restart")
@@ -133,7 +136,7 @@ def test_spawn_and_handler_errors(rt: RayRuntime) -> None:
     assert (stats.errors, stats.restarts) == (1, 1)
 
 
-def test_ask_timeout_is_honoured(rt: RayRuntime) -> None:
+def test_ask_timeout_is_honoured(rt: Runtime) -> None:
     ref = rt.spawn(Slow)
     t0 = time.monotonic()
     with pytest.raises(AskTimeout):
@@ -141,7 +144,7 @@ def test_ask_timeout_is_honoured(rt: RayRuntime) -> None:
     assert time.monotonic() - t0 < 1.5
 
 
-def test_stop_and_statistics(rt: RayRuntime) -> None:
+def test_stop_and_statistics(rt: Runtime) -> None:
     ref = rt.spawn(Recorder, name="to-stop")
     ref.tell_batch(range(10))
     assert rt.wait_idle(30)
@@ -156,7 +159,7 @@ def test_stop_and_statistics(rt: RayRuntime) -> None:
 
 
 def test_a_killed_host_actor_is_restarted_by_ray_and_its_agents_re_created(
-    rt: RayRuntime,
+    rt: Runtime,
 ) -> None:
     victim = rt.spawn(Recorder, placement=1, supervision="restart")
     gone = rt.spawn(Recorder, placement=1, supervision="stop")

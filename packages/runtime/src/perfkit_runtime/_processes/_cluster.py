@@ -20,8 +20,13 @@ from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from perfkit_runtime._codec import Codec
-from perfkit_runtime._exceptions import AgentStopped, AskTimeout, MailboxFull, PerfkitRuntimeError
-from perfkit_runtime._processes._errors import WorkerError
+from perfkit_runtime._exceptions import (
+    AgentStopped,
+    AskTimeout,
+    MailboxFull,
+    PerfkitRuntimeError,
+    WorkerError,
+)
 from perfkit_runtime._processes._ref import ProcessRef, set_resolver
 from perfkit_runtime._processes._worker import BUSY, INFLIGHT, run_worker
 from perfkit_runtime._processes._zygote import Zygote
@@ -39,7 +44,7 @@ from perfkit_runtime._transport import (
 )
 
 if TYPE_CHECKING:
-    from perfkit_runtime._processes._runtime import ProcessRuntime
+    from perfkit_runtime._modes.processes import ProcessesDelivery
     from perfkit_runtime._statistics import AgentStats
 
 __all__ = ["Cluster"]
@@ -94,7 +99,7 @@ class Cluster:
     """Workers 1..N, the zygote that forks them, and the parent's ends of their rings."""
 
     def __init__(
-        self, rt: ProcessRuntime, workers: int, codec: Codec, opts: dict[str, Any]
+        self, rt: ProcessesDelivery, workers: int, codec: Codec, opts: dict[str, Any]
     ) -> None:
         check_shared_memory(workers + 1, opts["ring_bytes"])
         self.rt = rt
@@ -329,7 +334,7 @@ class Cluster:
         self.rt.stop(ref)
 
     def wait_stopped(self, ref: ProcessRef, timeout: float | None) -> bool:
-        return self.rt.wait_stopped(ref, timeout)
+        return bool(self.rt.wait_stopped(ref, timeout))
 
     # ------------------------------------------------------------------ reading
 

@@ -20,24 +20,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, EncodeError, MailboxFull, RuntimeClosed
+from perfkit_runtime._portable import SCALARS, check_message
 from perfkit_runtime._transport import Outbox, RingFull
 
 if TYPE_CHECKING:
     from perfkit_runtime._statistics import AgentStats
 
-__all__ = ["Host", "ProcessRef", "check_message"]
-
-# Values whose pickled form always exists: a message made only of these needs no trial encode.
-_SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
-_CONTAINERS = (tuple, list)
+__all__ = ["Host", "ProcessRef"]
 
 
 class Host(Protocol):
-    """What a ref needs from the process it lives in."""
+    """What a ref needs from the process it lives in (the parent's cluster or a worker)."""
 
     codec: Codec
     closed: bool
-
     may_block: bool
 
     def arm(self, out: Outbox) -> None: ...
@@ -47,38 +43,6 @@ class Host(Protocol):
     def agent_statistics(self, ref: ProcessRef) -> AgentStats: ...
     def stop(self, ref: ProcessRef) -> None: ...
     def wait_stopped(self, ref: ProcessRef, timeout: float | None) -> bool: ...
-
-
-def _plain(msg: Any, depth: int = 0) -> bool:
-    """True when pickle can surely encode ``msg`` (scalars, tuples/lists/dicts of them)."""
-    t = type(msg)
-    if t in _SCALARS:
-        return True
-    if depth > 2:
-        return False
-    if t in _CONTAINERS:
-        return all(_plain(m, depth + 1) for m in msg)
-    if t is dict:
-        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in msg.items())
-    return False
-
-
-def check_message(codec: Codec, msg: Any, agent: str) -> None:
-    """Raise :class:`EncodeError` naming the agent and the codec if ``msg`` cannot travel.
-
-    Messages are encoded in batches after ``tell`` returns; this check makes the error come
-    from the ``tell`` that sent the message. For pickle a type walk proves the common plain
-    messages encodable without encoding them; anything else is encoded once, here.
-    """
-    if codec.name == "pickle" and _plain(msg):
-        return
-    try:
-        codec.encode(msg)
-    except EncodeError as exc:
-        raise EncodeError(
-            f"cannot send a {type(msg).__qualname__} to agent {agent!r} in another process with "
-            f"codec {codec.name!r}: {exc}"
-        ) from exc
 
 
 class ProcessRef:
@@ -149,7 +113,7 @@ class ProcessRef:
 
     def tell(self, msg: Any) -> None:
         """Deliver ``msg``; a full ring: an unbounded agent waits for room, others apply the policy."""
-        if type(msg) not in _SCALARS:
+        if type(msg) not in SCALARS:
             self._check(msg)
         out = self._out
         out.lock.acquire()
@@ -172,7 +136,7 @@ class ProcessRef:
     def _check(self, msg: Any) -> None:
         if type(msg) is tuple and self._pickle:
             for item in msg:  # the common plain tuple, without a call per item
-                if type(item) not in _SCALARS:
+                if type(item) not in SCALARS:
                     break
             else:
                 return

@@ -29,7 +29,9 @@ from typing import Any
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, MailboxFull, ModeError
-from perfkit_runtime._processes._ref import ProcessRef, check_message, set_resolver
+from perfkit_runtime._modes.sync import SyncDelivery
+from perfkit_runtime._portable import check_message
+from perfkit_runtime._processes._ref import ProcessRef, set_resolver
 from perfkit_runtime._router import DeadLetters
 from perfkit_runtime._runtime import Runtime
 from perfkit_runtime._transport import (
@@ -63,18 +65,46 @@ class _ReportedDeadLetters(DeadLetters):
         self._worker.dead.append((str(address), message, reason))
 
 
+class WorkerDelivery(SyncDelivery):
+    """Sync mode inside a worker, telling the worker when one of its agents stops."""
+
+    __slots__ = ("worker",)
+
+    def __init__(self, runtime: Runtime, worker: Worker) -> None:
+        super().__init__(runtime)
+        self.worker = worker
+
+    def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
+        super().retire(ref, processed, errors, dropped)
+        if not isinstance(ref, ProcessRef):
+            self.worker.agent_stopped(ref, (processed, errors, dropped))
+
+    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
+        """Agents, handled, errors, dropped and queued over ``refs`` and this worker's retired."""
+        out, errors, dropped = self._retired
+        depth = 0
+        for ref in refs:
+            out += ref._processed
+            errors += ref._errors
+            dropped += ref._dropped
+            depth += len(ref._q)
+        return len(refs), out, errors, dropped, depth
+
+
 class WorkerRuntime(Runtime):
     """The runtime agents see inside a worker: routing works across workers; changes to the
     address book (spawn, groups, topics) belong to the parent process."""
 
-    def __init__(self, worker: Worker, batch: int, timing: bool) -> None:
+    def __init__(self, worker: Worker, batch: int, timing: bool, dead_letters: DeadLetters) -> None:
         super().__init__("sync", batch=batch, timing=timing)
+        self.router.dead_letters = dead_letters
+        self._delivery = self.delivery = WorkerDelivery(self, worker)
         self._worker = worker
 
-    def _forget(self, ref: Any) -> None:
-        super()._forget(ref)
-        if not isinstance(ref, ProcessRef):
-            self._worker.agent_stopped(ref)
+    def create(self, gid: int, cls: type[Any], args: Any, kwargs: Any, **options: Any) -> Any:
+        """Spawn an agent under the id the parent gave it."""
+        self._ids = count(gid)
+        return Runtime.spawn(self, cls, *args, **options, **kwargs)
 
     def spawn(self, *args: Any, **kwargs: Any) -> Any:
         raise ModeError(_PARENT_ONLY.format(what="spawn"))
@@ -124,8 +154,8 @@ class Worker:
             if dst != index:
                 ring = mesh.reset_ring(index, dst)
                 self.out[dst] = Outbox(ring, mesh.bell(dst), codec, options["limit"], self._room)
-        self.rt = WorkerRuntime(self, options["batch"], options["timing"])
-        self.rt.router.dead_letters = _ReportedDeadLetters(self, options["dead_letter_limit"])
+        dead = _ReportedDeadLetters(self, options["dead_letter_limit"])
+        self.rt = WorkerRuntime(self, options["batch"], options["timing"], dead)
         self.local: dict[int, Any] = {}  # gid -> this worker's own refs
         self.refs: dict[int, Any] = {}  # gid -> every agent's ref (own and remote)
         self.replies: dict[int, list[Any]] = {}
@@ -357,8 +387,7 @@ class Worker:
 
     def _create(self, spec: tuple[Any, ...]) -> None:
         gid, name, cls, args, kwargs, options, restarts = spec
-        self.rt._ids = count(gid)  # the agent keeps the id the parent gave it
-        ref = Runtime.spawn(self.rt, cls, *args, name=name, **options, **kwargs)
+        ref = self.rt.create(gid, cls, args, kwargs, name=name, **options)
         ref._restarts = restarts
         self.local[gid] = ref
         self.refs[gid] = ref
@@ -406,16 +435,7 @@ class Worker:
         self.out[src].control(("ack", req, value))
 
     def _totals(self) -> tuple[int, int, int, int, int]:
-        """Agents, handled, errors, dropped and queued over this worker's own agents."""
-        refs = list(self.local.values())
-        out, errors, dropped, _ = self.rt._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
+        return self.rt.delivery.totals(list(self.local.values()))
 
     def _c_close(self, src: int, req: int, timeout: float) -> None:
         router = self.rt.router
@@ -427,10 +447,10 @@ class Worker:
         self.out[src].control(("ack", req, (report.stopped, report.leftover)))
         self.running = False
 
-    def agent_stopped(self, ref: Any) -> None:
+    def agent_stopped(self, ref: Any, counters: tuple[int, int, int]) -> None:
         self.local.pop(ref.id, None)
         self.refs.pop(ref.id, None)
-        self.stopped.append((ref.id, (ref._processed, ref._errors, ref._dropped)))
+        self.stopped.append((ref.id, counters))
 
 
 def _readable(fd: int) -> bool:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+from itertools import count
 from typing import Any
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, ModeError
+from perfkit_runtime._modes.sync import SyncDelivery
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._router import DeadLetters
 from perfkit_runtime._runtime import Runtime
@@ -41,17 +43,43 @@ class _CollectedDeadLetters(DeadLetters):
         self.new.append((str(address), message, reason))
 
 
+class HostDelivery(SyncDelivery):
+    """Sync mode on a host actor, telling the host when one of its agents stops."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, runtime: Runtime, host: Host) -> None:
+        super().__init__(runtime)
+        self.host = host
+
+    def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
+        super().retire(ref, processed, errors, dropped)
+        if not isinstance(ref, RayRef):
+            self.host.agent_stopped(ref, (processed, errors, dropped))
+
+    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
+        out, errors, dropped = self._retired
+        depth = 0
+        for ref in refs:
+            out += ref._processed
+            errors += ref._errors
+            dropped += ref._dropped
+            depth += len(ref._q)
+        return len(refs), out, errors, dropped, depth
+
+
 class HostRuntime(Runtime):
     """The runtime agents see on a host: the address book is changed by the driver only."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, dead_letters: DeadLetters) -> None:
         super().__init__("sync")
-        self._host = host
+        self.router.dead_letters = dead_letters
+        self._delivery = self.delivery = HostDelivery(self, host)
 
-    def _forget(self, ref: Any) -> None:
-        super()._forget(ref)
-        if not isinstance(ref, RayRef):
-            self._host.agent_stopped(ref)
+    def create(self, gid: int, cls: type[Any], args: Any, kwargs: Any, **options: Any) -> Any:
+        """Spawn an agent under the id the driver gave it."""
+        self._ids = count(gid)
+        return Runtime.spawn(self, cls, *args, **options, **kwargs)
 
     def spawn(self, *args: Any, **kwargs: Any) -> Any:
         raise ModeError(_DRIVER_ONLY.format(what="spawn"))
@@ -76,7 +104,7 @@ class _Codec:
     name = "cloudpickle"
 
     def encode(self, obj: Any) -> bytes:
-        from perfkit_runtime._ray._runtime import cloudpickle_encode
+        from perfkit_runtime._modes.ray import cloudpickle_encode
 
         return cloudpickle_encode(obj)
 
@@ -93,9 +121,8 @@ class Host:
         self.index = index
         self.codec: Codec = _Codec()
         self.closed = False
-        self.rt = HostRuntime(self)
         self.dead = _CollectedDeadLetters(1000)
-        self.rt.router.dead_letters = self.dead
+        self.rt = HostRuntime(self, self.dead)
         self.local: dict[int, Any] = {}
         self.refs: dict[int, Any] = {}
         self.handles: list[Any] = []
@@ -219,11 +246,8 @@ class Host:
     # ------------------------------------------------------------------ control
 
     def _create(self, spec: tuple[Any, ...]) -> None:
-        from itertools import count
-
         gid, name, cls, args, kwargs, options, restarts = spec
-        self.rt._ids = count(gid)
-        ref = Runtime.spawn(self.rt, cls, *args, name=name, **options, **kwargs)
+        ref = self.rt.create(gid, cls, args, kwargs, name=name, **options)
         ref._restarts = restarts
         self.local[gid] = ref
         self.refs[gid] = ref
@@ -269,15 +293,7 @@ class Host:
         if gid is not None:
             ref = self.local.get(gid)
             return None if ref is None else ref.statistics()
-        refs = list(self.local.values())
-        out, errors, dropped, _ = self.rt._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
+        return self.rt.delivery.totals(list(self.local.values()))
 
     def _c_report(self) -> tuple[int, int, list[Any], list[Any]]:
         """Calls made so far, calls still running, new dead letters, agents that stopped."""
@@ -309,7 +325,7 @@ class Host:
         logger.debug("host %d closed in %.3fs", self.index, time.monotonic() - start)
         return report.stopped, report.leftover
 
-    def agent_stopped(self, ref: Any) -> None:
+    def agent_stopped(self, ref: Any, counters: tuple[int, int, int]) -> None:
         self.local.pop(ref.id, None)
         self.refs.pop(ref.id, None)
-        self.stopped.append((ref.id, (ref._processed, ref._errors, ref._dropped)))
+        self.stopped.append((ref.id, counters))

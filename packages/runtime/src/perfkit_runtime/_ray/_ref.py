@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, RuntimeClosed
-from perfkit_runtime._processes._ref import _SCALARS, check_message
+from perfkit_runtime._portable import SCALARS, check_message
 
 if TYPE_CHECKING:
     from perfkit_runtime._statistics import AgentStats
@@ -100,7 +100,7 @@ class RayRef:
 
     def tell(self, msg: Any) -> None:
         """Deliver ``msg``; never blocks (it waits in its host's batch for at most the delay)."""
-        if type(msg) not in _SCALARS:
+        if type(msg) not in SCALARS:
             check_message(self._host.codec, msg, self.name)
         box = self._box
         box.lock.acquire()

@@ -1,4 +1,4 @@
-"""``Runtime(mode="ray")``: agents on Ray host actors, on one machine or a cluster.
+"""Ray mode: agents on Ray host actors, on one machine or a cluster (``Runtime(mode="ray")``).
 
 ``address=None`` starts a local Ray (``num_cpus`` from the machine, no dashboard) and shuts it
 down on close; ``address="auto"`` or ``"ray://host:10001"`` joins a running cluster. ``hosts``
@@ -14,11 +14,13 @@ from their spawn arguments and counted as restarts.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from perfkit_runtime._agent import Agent
 from perfkit_runtime._codec import Codec
@@ -27,18 +29,19 @@ from perfkit_runtime._exceptions import (
     AskTimeout,
     EncodeError,
     ModeError,
-    RuntimeClosed,
     SpawnError,
+    UnknownAddress,
 )
 from perfkit_runtime._hashring import HashRing
-from perfkit_runtime._processes._runtime import _check_options, _fields, default_workers
+from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
 from perfkit_runtime._ray._host import ASK, Host
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
-from perfkit_runtime._router import Group
-from perfkit_runtime._runtime import DEFAULT_BATCH, CloseReport, Runtime
-from perfkit_runtime._statistics import AgentStats, RouterStats, RuntimeStats
+from perfkit_runtime._statistics import AgentStats
 
-__all__ = ["RayRuntime", "cloudpickle_encode"]
+if TYPE_CHECKING:
+    from perfkit_runtime._runtime import Runtime
+
+__all__ = ["RayDelivery", "cloudpickle_encode"]
 
 logger = logging.getLogger("perfkit_runtime")
 
@@ -85,36 +88,35 @@ class _Cloudpickle:
         return cloudpickle.loads(data)
 
 
-class RayRuntime(Runtime):
-    """The ray-mode runtime; created by ``Runtime(mode="ray", address=None)``."""
+class RayDelivery:
+    """The delivery of ``Runtime(mode="ray")``: host actors and the driver's batches to them."""
+
+    mode: ClassVar[str] = "ray"
 
     def __init__(
         self,
-        mode: str = "ray",
+        runtime: Runtime,
         *,
         address: str | None = None,
         hosts: int | None = None,
-        batch: int = DEFAULT_BATCH,
-        history: Any = None,
-        dead_letter_limit: int = 1000,
-        close_timeout: float = 10.0,
         flush_delay: float = DEFAULT_FLUSH_DELAY,
         max_restarts: int = -1,
         init_options: dict[str, Any] | None = None,
     ) -> None:
-        if history is not None:
+        if runtime.history is not None:
             raise ModeError("message history records in one process; use mode='threads'")
         ray = _import_ray()
         self._ray = ray
-        super().__init__("sync", batch=batch, dead_letter_limit=dead_letter_limit)
-        self.mode = "ray"
-        self.close_timeout = close_timeout
+        self.runtime = runtime
+        self.router = runtime.router
+        self.closed = False
+        self.report: CloseReport | None = None
         self.codec: Codec = _Cloudpickle()
         self._owns_ray = False
         if not ray.is_initialized():
             options = {"include_dashboard": False, "log_to_driver": False, **(init_options or {})}
             if address is None:
-                options.setdefault("num_cpus", default_workers())
+                options.setdefault("num_cpus", _cpus())
             else:
                 options["address"] = address
             ray.init(**options)
@@ -207,38 +209,46 @@ class RayRuntime(Runtime):
 
     # ------------------------------------------------------------------ spawning
 
-    def spawn(
+    def enter(self, asynchronous: bool) -> None:
+        if asynchronous:
+            raise ModeError("a ray-mode Runtime is used with 'with', not 'async with'")
+
+    def admit(self, cls: type[Agent]) -> None:
+        for hook in ("handle", "on_start", "on_stop"):
+            if inspect.iscoroutinefunction(getattr(cls, hook)):
+                raise ModeError(
+                    f"{cls.__name__}.{hook} is 'async def'; ray mode runs plain 'def' hooks"
+                )
+
+    @property
+    def ref_class(self) -> Callable[..., Any]:
+        """Spawns on a worker and hands back a proxy (not an ``AgentRef`` class: see ``_spawn``)."""
+        return self._spawn
+
+    def _spawn(
         self,
+        delivery: Any,
+        agent: Agent,
+        ident: int,
+        name: str | None,
+        capacity: int | None,
+        overflow: str,
+        supervision: str,
         cls: type[Agent],
-        *args: Any,
-        name: str | None = None,
-        capacity: int | None = None,
-        overflow: str = "block",
-        supervision: str = "resume",
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mailbox: Any = None,
         placement: object = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Start an agent on a host actor (``placement``: a host number or a key hashed onto
-        one; default: the agent's name hashed); returns its :class:`RayRef`."""
-        if self._closed:
-            raise RuntimeClosed("cannot spawn: the runtime is closed; create a new Runtime")
-        if cls not in self._checked:
-            self._check_class(cls)
-        _check_options(capacity, overflow, supervision)
-        if name is not None and self.router.name_taken(name):
-            raise SpawnError(
-                f"the name {name!r} is taken; pick another or stop the agent that has it first"
-            )
+    ) -> RayRef:
+        label = name if name is not None else f"{cls.__name__.lower()}-{ident}"
+        host = self._place(label if placement is None else placement)
+        options = {"capacity": capacity, "overflow": overflow, "supervision": supervision}
+        spec = (ident, name, cls, args, kwargs, options, 0)
+        try:
+            cloudpickle_encode(spec)
+        except EncodeError as exc:
+            raise SpawnError(f"cannot send {cls.__name__} and its arguments: {exc}") from exc
         with self._admin:
-            gid = next(self._ids)
-            label = name if name is not None else f"{cls.__name__.lower()}-{gid}"
-            host = self._place(label if placement is None else placement)
-            options = {"capacity": capacity, "overflow": overflow, "supervision": supervision}
-            spec = (gid, name, cls, args, kwargs, options, 0)
-            try:
-                cloudpickle_encode(spec)
-            except EncodeError as exc:
-                raise SpawnError(f"cannot send {cls.__name__} and its arguments: {exc}") from exc
             self.submit(self._boxes[host])
             status, err = self._ray.get(self._handles[host].control.remote("spawn", spec))
             if status == "err":
@@ -247,11 +257,13 @@ class RayRuntime(Runtime):
                         f"cannot construct {cls.__name__}: {err}; pass its arguments to spawn()"
                     ) from err
                 raise err
-            ref = RayRef(self, gid, name, cls.__name__, self._boxes[host])
-            self.router.register(ref, name)  # type: ignore[arg-type]
-            self._specs[gid] = spec
-            self._broadcast("register", [(gid, name, cls.__name__, host)])
+            ref = RayRef(self, ident, name, cls.__name__, self._boxes[host])
+            self._specs[ident] = spec
+            self._broadcast("register", [(ident, name, cls.__name__, host)])
         return ref
+
+    def start(self, ref: Any, agent: Agent) -> None:
+        """Nothing: ``on_start`` ran on the host before ``ref_class`` returned."""
 
     def _place(self, key: object) -> int:
         if isinstance(key, int) and not isinstance(key, bool):
@@ -267,32 +279,8 @@ class RayRuntime(Runtime):
             self.submit(self._boxes[k])
             handle.control.remote(op, *args)
 
-    def pool(self, *args: Any, **kwargs: Any) -> Any:
-        raise ModeError("pools recycle instances in one process; use spawn() in ray mode")
-
-    # ------------------------------------------------------------------ address book
-
-    def group(
-        self,
-        name: str,
-        members: Iterable[Any] = (),
-        strategy: str = "round_robin",
-        *,
-        key: Callable[[Any], object] | None = None,
-    ) -> Group:
-        members = list(members)
-        group = super().group(name, members, strategy, key=key)
-        self._broadcast("group", name, strategy, [m.id for m in members], key)
-        return group
-
-    def subscribe(self, topic: str, ref: Any) -> None:
-        super().subscribe(topic, ref)
-        self._broadcast("subscribe", topic, ref.id)
-
-    def unsubscribe(self, topic: str, ref: Any) -> bool:
-        found = super().unsubscribe(topic, ref)
-        self._broadcast("unsubscribe", topic, ref.id)
-        return found
+    def changed(self, change: tuple[Any, ...]) -> None:
+        self._broadcast(*change)
 
     def stop(self, ref: Any) -> None:
         if ref.state != "running":
@@ -301,8 +289,14 @@ class RayRuntime(Runtime):
         self.submit(self._boxes[ref.host])
         self._handles[ref.host].control.remote("stop", ref.id)
 
+    def _ref(self, gid: int) -> Any:
+        try:
+            return self.router.lookup(gid)
+        except UnknownAddress:
+            return None
+
     def agent_stopped(self, gid: int, counters: tuple[int, int, int]) -> None:
-        ref = self.router._by_id.get(gid)
+        ref = self._ref(gid)
         self._specs.pop(gid, None)
         for i, n in enumerate(counters):
             self._retired_counts[i] += n
@@ -380,7 +374,7 @@ class RayRuntime(Runtime):
             tag, payload = records[i], records[i + 1]
             msgs = [payload[1]] if tag == ASK else payload
             gid = payload[0] if tag == ASK else tag
-            ref = self.router._by_id.get(gid)
+            ref = self._ref(gid)
             for msg in msgs:
                 dead.add(ref.name if ref is not None else gid, msg, "worker crashed")
 
@@ -402,8 +396,8 @@ class RayRuntime(Runtime):
             self._reap()
             specs = []
             for gid, spec in list(self._specs.items()):
-                ref = self.router._by_id.get(gid)
-                if ref is None or ref.host != k:  # type: ignore[attr-defined]
+                ref = self._ref(gid)
+                if ref is None or ref.host != k:
                     continue
                 if spec[5]["supervision"] == "stop":
                     self.agent_stopped(gid, (0, 0, 0))
@@ -421,10 +415,10 @@ class RayRuntime(Runtime):
         routes: list[Any] = [
             ("register", [(r.id, r._name, r._cls_name, r.host) for r in router.agents()])  # type: ignore[attr-defined]
         ]
-        for topic, subscribers in router._topics.items():
-            routes += [("subscribe", topic, gid) for gid in subscribers]
-        for group in router._groups.values():
-            key = getattr(group, "_key", None)
+        for topic in router.topics():
+            routes += [("subscribe", topic, ref.id) for ref in router.subscribers(topic)]
+        for group in router.groups():
+            key = getattr(group, "key", None)
             routes.append(("group", group.name, group.strategy, [m.id for m in group.members], key))
         return routes
 
@@ -435,7 +429,7 @@ class RayRuntime(Runtime):
             if box.count:
                 self.submit(box)
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
+    def wait_idle(self, timeout: float | None) -> bool:
         """Until no actor call is running anywhere (every message handled); False on timeout."""
         ray = self._ray
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -462,16 +456,18 @@ class RayRuntime(Runtime):
                 return False
             time.sleep(0.001)
 
-    async def wait_idle_async(self, timeout: float | None = None) -> bool:
+    async def wait_idle_async(self, timeout: float | None) -> bool:
         raise ModeError("ray mode waits with rt.wait_idle(timeout)")
 
-    def close(self, timeout: float | None = None) -> CloseReport:
-        if self._close_report is not None:
-            return self._close_report
-        timeout = self.close_timeout if timeout is None else timeout
+    async def aclose(self, timeout: float) -> CloseReport:
+        return self.close(timeout)
+
+    def close(self, timeout: float) -> CloseReport:
+        if self.report is not None:
+            return self.report
         refs = self.router.agents()
         idle = self.wait_idle(timeout)
-        self._closed = True
+        self.closed = True
         self._hub_stop = True
         self._armed.set()
         self._hub.join(2.0)
@@ -492,12 +488,12 @@ class RayRuntime(Runtime):
         for ref in refs:
             ref._state = "stopped"
             self.router.forget(ref)
-        self._close_report = CloseReport(stopped=len(refs), leftover=leftover, timed_out=not idle)
-        return self._close_report
+        self.report = CloseReport(stopped=len(refs), leftover=leftover, timed_out=not idle)
+        return self.report
 
     # ------------------------------------------------------------------ statistics
 
-    def statistics(self) -> RuntimeStats:
+    def statistics(self) -> AgentTotals:
         out, errors, dropped = self._retired_counts
         depth = 0
         ray = self._ray
@@ -510,20 +506,11 @@ class RayRuntime(Runtime):
             depth += queued
         for report in ray.get([h.control.remote("report") for h in self._handles]):
             self._collect(report)
-        router = self.router.statistics()
-        agents = len(self.router.agents())
-        return RuntimeStats(
-            mode=self.mode,
-            agents=agents,
-            messages_in=out + depth,
-            messages_out=out,
-            errors=errors,
-            dropped=dropped,
-            dead_letters=self.router.dead_letters.total,
-            mailbox_depth=depth,
-            router=RouterStats(**{**_fields(router), "agents": agents}),
-        )
+        return AgentTotals(len(self.router.agents()), out, errors, dropped, depth)
 
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<Runtime mode='ray' hosts={self.hosts} agents={len(self.router.agents())} {state}>"
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
