@@ -25,13 +25,18 @@ LINT_DEPS = ["ruff==0.17.5"]
 # nox and invoke ship their own type information: noxfile.py and tasks.py are checked with them.
 TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest", "nox==2026.10.20", "invoke==3.0.3"]
 # Libraries the suites measure beside the runtime (reference implementations, optional codecs).
-BENCH_DEPS = ["pykka==4.5.0", "orjson", "msgpack"]
+BENCH_DEPS = ["pykka==4.5.0", "orjson", "msgpack", "faster-fifo"]
+# One process, one value, no warm-up, one loop: enough to prove a benchmark runs and reports.
+SMOKE_KNOBS = ["--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1", "--quiet"]
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("package", [*PACKAGES, "benchmarks"])
+@nox.parametrize("package", [*PACKAGES, "runtime-ray", "benchmarks"])
 def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests (only that package installed), or smoke-run the benchmark suites."""
+    if package == "runtime-ray":
+        ray_tests(session)
+        return
     if package == "benchmarks":
         session.install(
             "./packages/runtime[fast]",
@@ -46,6 +51,26 @@ def tests(session: nox.Session, package: str) -> None:
         return
     session.install("-e", f"packages/{package}[test]")
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+def ray_tests(session: nox.Session) -> None:
+    """Ray mode against a real local Ray, then its benchmarks smoke-run: its own session because
+    Ray is a 285 MB install and takes ~10 s to start, which the runtime's own tests do not pay."""
+    session.install("-e", "packages/runtime[test,ray]", "./packages/bench")
+    session.run("pytest", "packages/runtime/tests_ray", *session.posargs)
+    output = Path(session.create_tmp()) / "ray-smoke.json"
+    output.unlink(missing_ok=True)
+    session.run(
+        "perfkit-bench",
+        "run",
+        "benchmarks/message_throughput.py",
+        "benchmarks/concurrent_load.py",
+        "-k",
+        "ray",
+        *SMOKE_KNOBS,
+        "--output",
+        str(output),
+    )
 
 
 @nox.session(python=PYTHON)

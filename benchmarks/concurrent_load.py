@@ -1,5 +1,6 @@
 """concurrent_load: the runtime under load — worker scaling, asyncio patterns, offered load
-patterns (constant, burst, ramp) with latency percentiles, contention, and overload.
+patterns (constant, burst, ramp) with latency percentiles, contention, overload, and scaling a
+CPU-bound agent system across cores (processes mode, threads for contrast, Ray).
 
 Latency is measured per message from the moment it is sent to the moment its handler starts,
 with perf_counter_ns on both sides (one process, one clock).
@@ -8,6 +9,8 @@ with perf_counter_ns on both sides (one process, one clock).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 import time
 from time import perf_counter, perf_counter_ns
 from typing import Any
@@ -208,3 +211,95 @@ def contention(loops: int) -> float:
         elapsed = perf_counter() - t0
         assert hot._agent.n == loops * 10_000
         return elapsed
+
+
+# ------------------------------------------------------------------ scaling across cores
+#
+# The same CPU-bound agent system on one worker process, on two, on threads mode (one core under
+# the GIL, for contrast) and on Ray: 8 agents, each message ~100 µs of pure-Python arithmetic.
+# Wall time: the point is how much work the cores get done together.
+
+SCALE_AGENTS = 8
+SCALE_ROUNDS = 50  # x 8 agents = 400 messages per loop, ~40 ms of work on one core
+SCALE_WORK = 2000
+
+
+class Crunch(Agent):
+    """A CPU-bound handler: ``n`` multiply-adds, then the low byte of the sum is kept."""
+
+    __slots__ = ("total",)
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def handle(self, n: int) -> None:
+        s = 0
+        for i in range(n):
+            s += i * i
+        self.total = (self.total + s) & 0xFFFF
+
+
+def _crunch(rt: Runtime, loops: int, spread: int) -> float:
+    refs = [rt.spawn(Crunch, placement=i % spread) for i in range(SCALE_AGENTS)]
+    t0 = perf_counter()
+    for _ in range(loops):
+        for _ in range(SCALE_ROUNDS):
+            for ref in refs:
+                ref.tell(SCALE_WORK)
+        assert rt.wait_idle(300)
+    return perf_counter() - t0
+
+
+@benchmark(
+    "concurrent_load.scaling.processes_w1",
+    target="load",
+    inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
+)
+def scaling_one_worker(loops: int) -> float:
+    """8 CPU-bound agents (~100 µs per message) on one worker process (value: per message)."""
+    with Runtime("processes", workers=1) as rt:
+        return _crunch(rt, loops, 1)
+
+
+@benchmark(
+    "concurrent_load.scaling.processes_w2",
+    target="load",
+    inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
+    reference="concurrent_load.scaling.processes_w1",
+)
+def scaling_two_workers(loops: int) -> float:
+    """The same system on two worker processes, four agents each."""
+    with Runtime("processes", workers=2) as rt:
+        return _crunch(rt, loops, 2)
+
+
+@benchmark(
+    "concurrent_load.scaling.threads",
+    target="load",
+    inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
+    reference="concurrent_load.scaling.processes_w1",
+)
+def scaling_threads(loops: int) -> float:
+    """The same system in threads mode (two worker threads, one GIL), for contrast."""
+    with Runtime("threads", workers=2) as rt:
+        refs = [rt.spawn(Crunch) for _ in range(SCALE_AGENTS)]
+        t0 = perf_counter()
+        for _ in range(loops):
+            for _ in range(SCALE_ROUNDS):
+                for ref in refs:
+                    ref.tell(SCALE_WORK)
+            assert rt.wait_idle(300)
+        return perf_counter() - t0
+
+
+if importlib.util.find_spec("ray") is not None:
+
+    @benchmark(
+        "concurrent_load.scaling.ray",
+        target="load",
+        inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
+    )
+    def scaling_ray(loops: int) -> float:
+        """The same system on Ray (a host actor per CPU), Ray started outside the timed loops."""
+        with Runtime("ray") as rt:
+            return _crunch(rt, loops, len(os.sched_getaffinity(0)))  # a host per CPU

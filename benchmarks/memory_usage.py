@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
+import time
 import tracemalloc
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
@@ -17,7 +19,7 @@ from typing import Any
 from _common import CPU_CHANNELS, Idle, traced_bytes
 
 from perfkit_bench import benchmark
-from perfkit_runtime import History, Runtime
+from perfkit_runtime import Agent, History, Runtime
 
 MODES = ["sync", "threads", "asyncio"]
 
@@ -252,3 +254,40 @@ def unpooled_bytes() -> float:
 def pooled_bytes() -> float:
     """New bytes per agent brought up by a warm AgentPool (only the ref is new)."""
     return _bytes_per_acquire(pooled=True)
+
+
+# ------------------------------------------------------------------ an idle worker process
+
+
+def _worker_memory(field: str) -> float:
+    """``field`` (kB in /proc) of an idle processes-mode worker hosting one idle agent, in bytes."""
+    with Runtime("processes", workers=1) as rt:
+        ref = rt.spawn(_Pid)
+        pid = ref.ask(None, timeout=30)
+        time.sleep(0.2)  # past its spin: the worker sleeps on its doorbell
+        source = "smaps_rollup" if field in ("Pss", "Private_Dirty") else "status"
+        with open(f"/proc/{pid}/{source}", encoding="ascii") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name == field:
+                    return float(value.split()[0]) * 1024
+    raise AssertionError(f"{field} not found for the worker")
+
+
+class _Pid(Agent):
+    __slots__ = ()
+
+    def handle(self, msg: Any) -> int:
+        return os.getpid()
+
+
+@benchmark("memory_usage.worker.rss", target="spawning", kind="bytes")
+def idle_worker_rss() -> float:
+    """Resident memory of an idle worker process (VmRSS: its pages shared with the parent count)."""
+    return _worker_memory("VmRSS")
+
+
+@benchmark("memory_usage.worker.pss", target="spawning", kind="bytes")
+def idle_worker_pss() -> float:
+    """Proportional set size of the same worker (pages shared by k processes count 1/k)."""
+    return _worker_memory("Pss")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from perfkit_runtime import MODES, Runtime
+from perfkit_runtime import Runtime
 
 T = TypeVar("T")
 
@@ -48,7 +48,12 @@ def run_in(mode: str, scenario: Callable[[Runtime], Awaitable[T]], **options: An
     return asyncio.run(main())
 
 
-@pytest.fixture(params=MODES)
+# The in-process modes: these scenarios read agents' state through their refs. Processes mode has
+# its own tests (test_processes.py), ray mode its own session (tests_ray/).
+LOCAL_MODES = ("sync", "threads", "asyncio")
+
+
+@pytest.fixture(params=LOCAL_MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

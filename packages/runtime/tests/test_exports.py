@@ -35,6 +35,8 @@ EXPECTED = {
     "ModeError",
     "PerfkitRuntimeError",
     "PoolStats",
+    "ProcessRef",
+    "RayRef",
     "RoundRobinGroup",
     "Router",
     "RouterStats",
@@ -51,6 +53,7 @@ EXPECTED = {
     "SyncRef",
     "ThreadRef",
     "UnknownAddress",
+    "WorkerError",
     "__version__",
     "get_codec",
 }

@@ -20,12 +20,15 @@ from perfkit_runtime._exceptions import (
     StoreCorrupt,
     StoreError,
     UnknownAddress,
+    WorkerError,
 )
 from perfkit_runtime._history import History, HistoryRecord, HistoryStats
 from perfkit_runtime._modes.asyncio import AsyncRef
 from perfkit_runtime._modes.sync import SyncRef
 from perfkit_runtime._modes.threads import ThreadRef
 from perfkit_runtime._pool import AgentPool, PoolStats
+from perfkit_runtime._processes._ref import ProcessRef
+from perfkit_runtime._ray._ref import RayRef
 from perfkit_runtime._ref import AgentRef
 from perfkit_runtime._router import (
     BroadcastGroup,
@@ -78,6 +81,8 @@ __all__ = [
     "ModeError",
     "PerfkitRuntimeError",
     "PoolStats",
+    "ProcessRef",
+    "RayRef",
     "RoundRobinGroup",
     "Router",
     "RouterStats",
@@ -94,6 +99,7 @@ __all__ = [
     "SyncRef",
     "ThreadRef",
     "UnknownAddress",
+    "WorkerError",
     "__version__",
     "get_codec",
 ]

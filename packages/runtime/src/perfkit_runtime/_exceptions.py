@@ -10,6 +10,7 @@
     ├── AgentStopped           ask()/send() to an agent that has stopped
     ├── MailboxFull            a bounded mailbox had no room (WouldBlock-style, from tell/send_nowait)
     ├── AskTimeout             no reply within the timeout (also a builtin TimeoutError)
+    ├── WorkerError            a worker process (processes mode) could not start or did not answer
     ├── CodecError
     │   ├── CodecUnavailable   the codec's optional extra is not installed
     │   ├── EncodeError        the message cannot be serialized by that codec
@@ -40,6 +41,7 @@ __all__ = [
     "StoreCorrupt",
     "StoreError",
     "UnknownAddress",
+    "WorkerError",
 ]
 
 
@@ -73,6 +75,10 @@ class MailboxFull(PerfkitRuntimeError):
 
 class AskTimeout(PerfkitRuntimeError, TimeoutError):
     """No reply arrived within the timeout."""
+
+
+class WorkerError(PerfkitRuntimeError):
+    """A worker process could not start, or did not answer."""
 
 
 class CodecError(PerfkitRuntimeError):

@@ -94,6 +94,7 @@ class AgentRef(Mailbox):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         q: deque[Any] | None = None,
+        placement: object = None,  # where to run: one process has one place
     ) -> None:
         self._delivery = delivery
         rt = delivery.runtime

@@ -157,6 +157,11 @@ class ConsistentHashGroup(Group):
         self._key = key
         super().__init__(router, name, members)
 
+    @property
+    def key(self) -> Callable[[Any], object] | None:
+        """The function that picks a message's key when ``tell`` is given none."""
+        return self._key
+
     def add(self, ref: AgentRef) -> None:
         if ref not in self._members:
             self._members.append(ref)
@@ -296,6 +301,13 @@ class Router:
             if not subscribers:
                 del self._topics[topic]
             return True
+
+    def topics(self) -> list[str]:
+        """Every topic that has subscribers."""
+        return list(self._topics)
+
+    def groups(self) -> list[Group]:
+        return list(self._groups.values())
 
     def subscribers(self, topic: str) -> list[AgentRef]:
         return list(self._topics.get(topic, {}).values())

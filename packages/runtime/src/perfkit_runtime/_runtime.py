@@ -18,7 +18,7 @@ from perfkit_runtime._agent import Agent
 from perfkit_runtime._exceptions import ModeError, RuntimeClosed, SpawnError
 from perfkit_runtime._history import History
 from perfkit_runtime._mailbox import OVERFLOW_POLICIES
-from perfkit_runtime._modes import MODES, Mode, open_delivery
+from perfkit_runtime._modes import MODES, REMOTE_MODES, Mode, default_workers, open_delivery
 from perfkit_runtime._modes.delivery import CloseReport
 from perfkit_runtime._pool import AgentPool
 from perfkit_runtime._ref import SUPERVISION_POLICIES, AgentRef
@@ -38,32 +38,36 @@ __all__ = ["MODES", "CloseReport", "Runtime"]
 # An agent with mail handles up to 256 messages before the next agent gets a turn: large enough
 # that scheduling costs vanish per message, small enough that one busy agent cannot starve others.
 DEFAULT_BATCH = 256
-# Threads give no CPU parallelism under the GIL; four workers let handlers that block (I/O, ask)
-# overlap without paying for many idle threads.
-DEFAULT_WORKERS = 4
 
 
 class Runtime:
-    """An in-process multi-agent runtime.
+    """A multi-agent runtime.
 
     ``mode`` chooses how mailboxes run: ``"sync"`` (in the caller's thread), ``"threads"`` (a
-    pool of ``workers`` threads) or ``"asyncio"`` (on the running event loop). Use it as a
-    context manager (``async with`` in asyncio mode) so that it closes gracefully.
+    pool of ``workers`` threads, default 4), ``"asyncio"`` (on the running event loop),
+    ``"processes"`` (on ``workers`` worker processes, default the CPU count) or ``"ray"`` (on Ray
+    actors). ``options`` go to the mode: processes mode takes ``codec``, ``ring_bytes``,
+    ``flush_delay``, ``spin``, ``start_timeout``; ray mode ``address``, ``hosts``,
+    ``flush_delay``, ``max_restarts``, ``init_options`` (docs/runtime.md). Use it as a context
+    manager (``async with`` in asyncio mode) so that it closes gracefully.
     """
 
     def __init__(
         self,
         mode: Mode | str = "sync",
         *,
-        workers: int = DEFAULT_WORKERS,
+        workers: int | None = None,
         batch: int = DEFAULT_BATCH,
         timing: bool = False,
         history: History | None = None,
         dead_letter_limit: int = 1000,
         close_timeout: float = 5.0,
+        **options: Any,
     ) -> None:
         if mode not in MODES:
             raise ModeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if workers is None:
+            workers = default_workers(mode)
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if batch < 1:
@@ -76,7 +80,7 @@ class Runtime:
         self.router = Router(dead_letter_limit)
         self._ids = count(1)
         self._checked: set[type[Agent]] = set()
-        self._delivery = open_delivery(mode, self, workers)
+        self._delivery = open_delivery(mode, self, workers, options)
 
     # ------------------------------------------------------------------ context managers
 
@@ -112,6 +116,7 @@ class Runtime:
         capacity: int | None = None,
         overflow: str = "block",
         supervision: str = "resume",
+        placement: object = None,
         **kwargs: Any,
     ) -> Any:
         """Start an agent of class ``cls`` (constructed with ``*args, **kwargs``); returns its ref.
@@ -120,6 +125,8 @@ class Runtime:
         full mailbox (``block``: raise MailboxFull, ``send`` waits; ``drop_newest``;
         ``drop_oldest``; ``fail``: tell and send raise); ``supervision`` is what a handler
         exception does to the agent (``resume``, ``restart`` a fresh instance, ``stop``).
+        ``placement`` picks the worker process or Ray host (a number, or a key hashed onto one;
+        default: the agent's name hashed); one process ignores it.
         """
         if self._delivery.closed:
             raise RuntimeClosed("cannot spawn: the runtime is closed; create a new Runtime")
@@ -140,6 +147,7 @@ class Runtime:
             capacity=capacity,
             overflow=overflow,
             supervision=supervision,
+            placement=placement,
         )
 
     def _check_class(self, cls: Any) -> None:
@@ -165,6 +173,7 @@ class Runtime:
         overflow: str = "block",
         supervision: str = "resume",
         q: deque[Any] | None = None,
+        placement: object = None,
     ) -> AgentRef:
         delivery = self._delivery
         if delivery.closed:
@@ -196,6 +205,7 @@ class Runtime:
             args,
             kwargs,
             q,
+            placement,
         )
         self.router.register(ref, name)
         if cls.on_start is not Agent.on_start:
@@ -222,6 +232,10 @@ class Runtime:
         **options: Any,
     ) -> AgentPool:
         """A pool that reuses instances of ``cls`` (their ``reset()`` runs on reuse)."""
+        if self.mode in REMOTE_MODES:
+            raise ModeError(
+                f"pools recycle agent instances in this process; in mode={self.mode!r} use spawn()"
+            )
         self._check_class(cls)
         return AgentPool(self, cls, size, args, kwargs or {}, options)
 
@@ -241,9 +255,12 @@ class Runtime:
 
     def subscribe(self, topic: str, ref: AgentRef) -> None:
         self.router.subscribe(topic, ref)
+        self._delivery.changed(("subscribe", topic, ref.id))
 
     def unsubscribe(self, topic: str, ref: AgentRef) -> bool:
-        return self.router.unsubscribe(topic, ref)
+        found = self.router.unsubscribe(topic, ref)
+        self._delivery.changed(("unsubscribe", topic, ref.id))
+        return found
 
     def publish(self, topic: str, msg: Any) -> int:
         """Deliver to every subscriber of ``topic``; returns how many (0: a dead letter)."""
@@ -272,6 +289,8 @@ class Runtime:
                 f"unknown group strategy {strategy!r}; choose one of {', '.join(GROUP_STRATEGIES)}"
             )
         self.router.add_group(group)
+        key_of = group.key if isinstance(group, ConsistentHashGroup) else None
+        self._delivery.changed(("group", name, strategy, [m.id for m in group.members], key_of))
         return group
 
     @property

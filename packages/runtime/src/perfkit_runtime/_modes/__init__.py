@@ -7,7 +7,8 @@ scheduler (its ``Delivery``) and its reference class. ``open_delivery`` picks on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import os
+from typing import TYPE_CHECKING, Any, Literal
 
 from perfkit_runtime._modes.asyncio import AsyncioDelivery
 from perfkit_runtime._modes.sync import SyncDelivery
@@ -19,12 +20,44 @@ if TYPE_CHECKING:
 
 __all__ = ["MODES", "Mode", "open_delivery"]
 
-Mode = Literal["sync", "threads", "asyncio"]
-MODES: tuple[str, ...] = ("sync", "threads", "asyncio")
+Mode = Literal["sync", "threads", "asyncio", "processes", "ray"]
+MODES: tuple[str, ...] = ("sync", "threads", "asyncio", "processes", "ray")
+# Modes whose agents live in other processes: messages must be serializable there.
+REMOTE_MODES: tuple[str, ...] = ("processes", "ray")
+
+# Threads give no CPU parallelism under the GIL; four workers let handlers that block (I/O, ask)
+# overlap without paying for many idle threads. Worker processes do: one per CPU.
+DEFAULT_THREADS = 4
 
 
-def open_delivery(mode: str, runtime: Runtime, workers: int) -> Delivery:
-    """The delivery that runs ``runtime``'s agents in ``mode`` (one of ``MODES``)."""
+def default_workers(mode: str) -> int:
+    if mode != "processes":
+        return DEFAULT_THREADS
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def open_delivery(
+    mode: str, runtime: Runtime, workers: int, options: dict[str, Any] | None = None
+) -> Delivery:
+    """The delivery that runs ``runtime``'s agents in ``mode`` (one of ``MODES``); ``options``
+    are the mode's own keyword arguments (only processes and ray mode take any)."""
+    options = options or {}
+    if mode == "processes":
+        from perfkit_runtime._modes.processes import ProcessesDelivery
+
+        return ProcessesDelivery(runtime, workers, **options)
+    if mode == "ray":
+        from perfkit_runtime._modes.ray import RayDelivery
+
+        return RayDelivery(runtime, **options)
+    if options:
+        raise TypeError(
+            f"mode={mode!r} takes no option {', '.join(sorted(options))}; those belong to "
+            "mode='processes' or mode='ray'"
+        )
     if mode == "threads":
         return ThreadDelivery(runtime, workers)
     if mode == "asyncio":

@@ -25,7 +25,7 @@ The members, in the order a runtime's life uses them:
     Once per agent class, before its first spawn: raise ``ModeError`` (or ``SpawnError``) if this
     mode cannot run it (``async def`` hooks outside asyncio mode; in a mode that crosses process
     boundaries, a class that cannot be imported by the workers).
-``ref_class(delivery, agent, ident, name, capacity, overflow, supervision, cls, args, kwargs, mailbox)``
+``ref_class(delivery, agent, ident, name, capacity, overflow, supervision, cls, args, kwargs, mailbox, placement)``
     Build the reference of an agent whose options the runtime has checked (the runtime then
     registers it with the router). An attribute, not a method: for the in-process modes it is the
     mode's ``AgentRef`` subclass itself, so a spawn costs what building the reference costs, with
@@ -33,7 +33,9 @@ The members, in the order a runtime's life uses them:
     a sync spawn). ``delivery`` is this delivery; ``agent`` is the instance ``Runtime.spawn``
     built (so constructor errors read the same in every mode); ``mailbox`` is a recycled deque
     from an ``AgentPool``, else None. A mode that places agents elsewhere makes a proxy here that
-    builds the agent on its worker from ``cls``, ``args`` and ``kwargs``.
+    builds the agent on its worker from ``cls``, ``args`` and ``kwargs``; ``placement`` is what
+    ``spawn(placement=...)`` was given (a worker or host number, or a key hashed onto one; None:
+    the agent's name hashed), meaningless in one process and ignored there.
 ``start(ref, agent)``
     Run the agent's ``on_start``, only for classes that override it. Raising here makes the runtime
     unregister the agent and re-raise; asyncio mode queues an ``async def on_start`` as the
@@ -50,6 +52,12 @@ The members, in the order a runtime's life uses them:
     closed`` and counted per agent in the returned ``CloseReport``. Release the mode's resources
     (worker threads, processes, shared memory, a Ray connection). A second call returns the same
     report.
+``changed(change)``
+    The address book changed in a way the router alone does not tell the mode: a group was created
+    (``("group", name, strategy, member ids, key)``), a topic subscribed or unsubscribed
+    (``("subscribe", topic, id)``, ``("unsubscribe", topic, id)``). In-process modes ignore it; a
+    mode whose agents live in other processes sends it there, where copies of the address book
+    route what the handlers send.
 ``statistics()``
     ``AgentTotals`` over every agent the runtime ever had: messages handled, handler errors,
     drops, live agents and messages queued now. Counters of stopped agents are kept.
@@ -61,7 +69,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from perfkit_runtime._agent import Agent
@@ -120,5 +128,7 @@ class Delivery(Protocol):
     def close(self, timeout: float) -> CloseReport: ...
 
     async def aclose(self, timeout: float) -> CloseReport: ...
+
+    def changed(self, change: tuple[Any, ...]) -> None: ...
 
     def statistics(self) -> AgentTotals: ...

@@ -151,6 +151,9 @@ class LocalDelivery:
         self.report = report
         return report
 
+    def changed(self, change: tuple[Any, ...]) -> None:
+        """One process, one address book: nothing to send anywhere."""
+
     # ------------------------------------------------------------------ statistics
 
     def statistics(self) -> AgentTotals:
