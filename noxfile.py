@@ -87,6 +87,28 @@ def typecheck(session: nox.Session) -> None:
     )
 
 
+# Examples per property test in `nox -s fuzz` (the test suite runs 200 of each, the same ones
+# every time); override with `nox -s fuzz -- N`.
+FUZZ_EXAMPLES = "5000"
+
+
+@nox.session(python=PYTHON, default=False)
+def fuzz(session: nox.Session) -> None:
+    """Run perfkit-report's property tests of its input contract with many fresh examples."""
+    session.install("-e", "packages/report[test]")
+    examples = session.posargs[0] if session.posargs else FUZZ_EXAMPLES
+    session.run(
+        "pytest",
+        "packages/report/tests/test_input_fuzz.py",
+        "--hypothesis-show-statistics",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "timeout=0",
+        env={"PERFKIT_FUZZ_EXAMPLES": examples},
+    )
+
+
 @nox.session(python=PYTHON, default=False)
 def example(session: nox.Session) -> None:
     """Run every program in examples/ against the runtime built as a wheel."""
