@@ -44,7 +44,7 @@ from perfkit_report._exceptions import InputError, StoreBusy, StoreCorrupt, Stor
 from perfkit_report._history._migrations import MIGRATIONS, applied_migrations, refuse_unknown
 from perfkit_report._input import path_text
 
-__all__ = ["Inspection", "damaged", "inspect", "quick_check"]
+__all__ = ["Diagnosis", "Inspection", "damaged", "diagnose", "inspect", "quick_check"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +83,29 @@ def inspect(where: Path, *, create: bool, busy_timeout: float) -> Inspection:
         if not create:
             raise _no_history(where, "an empty file, no history yet")
         return Inspection(exists=False, checked=True)
-    with _read_only(where, busy_timeout) as db:
-        _refuse_foreign(db, where)
-        journal = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-        pending = {m.name for m in MIGRATIONS} - set(applied_migrations(db))
-        if journal != "wal" or pending:  # opening will write: check the pages first
-            quick_check(db.conn, where)
-            return Inspection(exists=True, checked=True)
+    try:
+        with _read_only(where, busy_timeout) as db:
+            _refuse_foreign(db, where)
+            journal = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            pending = {m.name for m in MIGRATIONS} - set(applied_migrations(db))
+            if journal != "wal" or pending:  # opening will write: check the pages first
+                quick_check(db.conn, where)
+                return Inspection(exists=True, checked=True)
+    except StoreCorrupt as exc:
+        raise _with_wal_hint(exc, where) from exc
     return Inspection(exists=True, checked=False)
+
+
+def _with_wal_hint(exc: StoreCorrupt, where: Path) -> StoreCorrupt:
+    """SQLite reads a file together with the WAL beside it: a WAL left there by another
+    database (a history restored without removing its old WAL) can be the whole problem."""
+    wal = Path(f"{where}-wal")
+    if not wal.is_file() or wal.stat().st_size == 0:
+        return exc
+    return StoreCorrupt(
+        f"{exc} (SQLite read it together with {path_text(wal.name)} beside it: if that WAL "
+        "file is not this history's, move it away and retry)"
+    )
 
 
 def quick_check(conn: sqlite3.Connection, where: Path | str) -> None:
@@ -100,7 +115,14 @@ def quick_check(conn: sqlite3.Connection, where: Path | str) -> None:
     except sqlite3.DatabaseError as exc:
         raise damaged(where, exc) from exc
     if [tuple(row) for row in rows] != [("ok",)]:
-        raise damaged(where, f"quick_check: {rows[0][0]}")
+        raise damaged(where, f"quick_check: {_first_problem(str(rows[0][0]))}")
+
+
+def _first_problem(report: str) -> str:
+    """The first line of an integrity report that names a problem (SQLite heads the report
+    with ``*** in database main ***``)."""
+    lines = [line for line in report.splitlines() if line and not line.startswith("***")]
+    return lines[0] if lines else report
 
 
 def _no_history(where: Path, what: str) -> InputError:
@@ -144,3 +166,83 @@ def _refuse_foreign(db: Database, where: Path) -> None:
             "was: pass --db with a new or existing history file"
         )
     refuse_unknown(applied_migrations(db), [m.name for m in MIGRATIONS], path_text(where))
+
+
+# -- perfkit-report doctor ---------------------------------------------------------------------
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_SALVAGE = (
+    "restore it from a backup, or salvage what is readable with the sqlite3 shell "
+    "(sqlite3 {path} .recover | sqlite3 recovered.db) and check that with "
+    "`perfkit-report doctor --db recovered.db`, or move it away to start a new history"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """What ``diagnose`` looked at, one line each, and the first problem found with its fix."""
+
+    findings: tuple[str, ...]
+    problem: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing is wrong."""
+        return self.problem is None
+
+
+def diagnose(where: Path) -> Diagnosis:
+    """Look at a history read-only, from the file's kind to ``PRAGMA integrity_check``; never
+    writes. A missing path is an InputError."""
+    shown = path_text(where)
+    try:
+        found = os.stat(where)
+    except FileNotFoundError:
+        raise _no_history(where, "no history database here") from None
+    if not stat.S_ISREG(found.st_mode) or found.st_size == 0:
+        inspect(where, create=False, busy_timeout=0)  # raises the InputError commands raise
+    findings = [f"{shown}: {found.st_size} bytes"]
+    with open(where, "rb") as stream:
+        header = stream.read(len(_SQLITE_HEADER))
+    if header != _SQLITE_HEADER:
+        return Diagnosis(
+            (*findings, f"header: {header[:16]!r}, not SQLite's"),
+            f"{shown}: not a SQLite database (its header is gone or was never there); "
+            + _SALVAGE.format(path=shown),
+        )
+    try:
+        with _read_only(where, busy_timeout=5.0) as db:
+            return _diagnose_database(db, where, findings)
+    except StoreCorrupt as exc:
+        return Diagnosis(tuple(findings), str(_with_wal_hint(exc, where)))
+    except StoreError as exc:  # SchemaTooNew, StoreBusy
+        return Diagnosis(tuple(findings), str(exc))
+
+
+def _diagnose_database(db: Database, where: Path, findings: list[str]) -> Diagnosis:
+    shown = path_text(where)
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    journal = db.execute("PRAGMA journal_mode").fetchone()[0]
+    wal = Path(f"{where}-wal")
+    findings.append(
+        f"SQLite: {pages} pages of {size} bytes, journal mode {journal}"
+        + (f", a WAL of {wal.stat().st_size} bytes beside it" if wal.exists() else "")
+    )
+    _refuse_foreign(db, where)
+    applied = applied_migrations(db)
+    findings.append(f"schema: a perfkit-report history, migrations {', '.join(applied) or 'none'}")
+    rows = [str(row[0]) for row in db.execute("PRAGMA integrity_check(20)").fetchall()]
+    findings.append("integrity_check: " + "; ".join(rows))
+    if rows != ["ok"]:
+        return Diagnosis(
+            tuple(findings),
+            f"{shown}: damaged ({_first_problem(rows[0])}); " + _SALVAGE.format(path=shown),
+        )
+    if "0001_initial" in applied:
+        counts = {
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("runs", "results", "baselines")
+        }
+        findings.append(", ".join(f"{count} {table}" for table, count in counts.items()))
+    return Diagnosis(tuple(findings))
