@@ -15,6 +15,7 @@
       _check.py           check (the regression gate's verdict on one check)
       _evaluate.py        evaluate (the gate's false alarms and power)
       _doctor.py          doctor (is a history file usable? read-only)
+      _append_profile_diffs.py  append-profile-diffs (the gate comment's profile section)
 
 Each command module has ``add_parser(commands, db)`` (its sub-parser, with the shared ``--db``
 parent where it uses a history) and the handler it registers, which turns the parsed options
@@ -38,6 +39,7 @@ import sys
 from collections.abc import Sequence
 
 from perfkit_report._cli import (
+    _append_profile_diffs,
     _baseline,
     _check,
     _compare,
@@ -67,6 +69,7 @@ _COMMANDS = (
     _evaluate,
     _check,
     _doctor,
+    _append_profile_diffs,
 )
 
 

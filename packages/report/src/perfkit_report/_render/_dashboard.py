@@ -59,6 +59,7 @@ from perfkit_report._render._trend import (
 from perfkit_report._targets import TargetCheck, TargetRule, Targets
 
 __all__ = [
+    "PROFILE_PAGES",
     "BaselineMark",
     "BenchmarkView",
     "Dashboard",
@@ -73,6 +74,14 @@ __all__ = [
     "run_label",
 ]
 
+# The pages of a profile capture (summary.json ``files`` roles), as the reports name and order
+# them: py-spy's CPU flame graph beside scalene's page and memray's two flame graphs.
+PROFILE_PAGES = (
+    ("pyspy_flamegraph", "CPU flame graph"),
+    ("scalene_html", "scalene"),
+    ("memray_flamegraph", "memray peak memory"),
+    ("memray_leaks", "memray leaks"),
+)
 # At or above this many runs, trends are computed on one value per run (or day); below it, on
 # the per-process medians (see the module docstring). Ten runs give five a side for a step in
 # the middle: about the least for a t-test on run medians to reach p < 1e-4.
@@ -216,6 +225,19 @@ class ProfileView:
     def target(self) -> str:
         """The workload family the capture profiled."""
         return self.record.target or (self.capture.target if self.capture else "?")
+
+    @property
+    def pages(self) -> list[tuple[str, Path]]:
+        """The capture's HTML pages that exist, named for people, in PROFILE_PAGES order."""
+        present = {role: path for role, path, exists in self.files if exists}
+        return [(label, present[role]) for role, label in PROFILE_PAGES if role in present]
+
+    @property
+    def links(self) -> list[tuple[str, Path]]:
+        """Every file that exists: the pages first (named), then the rest by role."""
+        pages = {role for role, _ in PROFILE_PAGES}
+        rest = [(role, path) for role, path, exists in self.files if exists and role not in pages]
+        return [*self.pages, *rest]
 
 
 @dataclass(frozen=True, slots=True)
