@@ -239,3 +239,66 @@ def test_report_and_analysis(
 
     for path in (report.markdown, report.analysis):
         assert_renders_as_written(path.read_text(encoding="utf-8"), links=ours)
+
+
+def profile_diff(root: Path) -> dict[str, Any]:
+    """A perfkit-profile diff document (docs/profiling.md) whose names are the payloads."""
+
+    def frame(function: str, change: float) -> dict[str, Any]:
+        return {
+            "function": function,
+            "file": f"{function}.py",
+            "line": 1,
+            "before_samples": 100,
+            "after_samples": 200,
+            "before_percent": 10.0,
+            "after_percent": 10.0 + change,
+            "change_percent": change,
+        }
+
+    rows = [
+        {"function": payload, "file": payload, "before": 1.0, "after": 2.0} for payload in PAYLOADS
+    ]
+    return {
+        "version": 1,
+        "target": PAYLOADS[0],
+        "before": {"benchmark": PAYLOADS[1], "commit": "@someone", "branch": PAYLOADS[5]},
+        "after": {"benchmark": PAYLOADS[1], "commit": "#1", "branch": PAYLOADS[8]},
+        "per_operation": True,
+        "headline": [{"label": PAYLOADS[9], "before": 1, "after": 2}],
+        "functions": {"cpu_percent": rows, "bytes": [], "count": []},
+        "frames": {
+            "page": str(root / "profiles" / "head" / "diff-flamegraph.html"),
+            "per_operation": True,
+            "before_samples": 400,
+            "after_samples": 410,
+            "growing": [frame(payload, 5.0) for payload in PAYLOADS],
+            "shrinking": [],
+        },
+        "frames_missing": None,
+    }
+
+
+def test_the_pr_comment_with_its_profile_section(files: tuple[Path, Path], tmp_path: Path) -> None:
+    base, head = files
+    assert run_main("check", "--base", base, "--head", head, "--out-dir", tmp_path, "--no-store")[0]
+    diff = tmp_path / "profiles" / "diff.json"
+    diff.parent.mkdir()
+    diff.write_text(json.dumps(profile_diff(tmp_path)), encoding="utf-8")
+    artifact = "https://github.example/o/r/actions/runs/42"
+    code, _, stderr = run_main(
+        "append-profile-diffs",
+        "--comment",
+        tmp_path / "comment.md",
+        "--artifact-url",
+        artifact,
+        "--artifact-root",
+        tmp_path,
+        "--missing",
+        PAYLOADS[3],
+        diff,
+    )
+    assert code == 0, stderr
+    comment = (tmp_path / "comment.md").read_text(encoding="utf-8")
+    assert "Profiles of the regressed benchmarks" in comment
+    assert_renders_as_written(comment, links=lambda href: href == artifact)
