@@ -21,7 +21,8 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).parent
 PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").exists())
 PYTHON = "3.11"
-LINT_DEPS = ["ruff==0.17.5"]
+# zizmor: the GitHub Actions static analyser (pinned actions, credentials, injection, triggers).
+LINT_DEPS = ["ruff==0.17.5", "zizmor==1.32.0"]
 # nox and invoke ship their own type information: noxfile.py and tasks.py are checked with them.
 TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest", "nox==2026.10.20", "invoke==3.0.3"]
 # Libraries the suites measure beside the runtime (reference implementations, optional codecs).
@@ -50,10 +51,12 @@ def tests(session: nox.Session, package: str) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style and formatting with ruff, and that no function is too long to read at once."""
+    """Check style and formatting with ruff, functions' length, and the workflows with zizmor."""
     session.install(*LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # Offline: the audits that need GitHub's API (e.g. known-vulnerable action versions) are off.
+    session.run("zizmor", "--offline", ".github/workflows/")
     too_long = _long_functions(MAX_FUNCTION_LINES)
     if too_long:
         session.error(f"functions over {MAX_FUNCTION_LINES} lines: {', '.join(too_long)}")
