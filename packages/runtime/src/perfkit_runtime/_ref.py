@@ -80,6 +80,9 @@ class AgentRef(Mailbox):
     )
 
     mode = ""
+    # A mode whose senders run on several threads keeps a bounded mailbox in a deque of that
+    # maxlen (threads mode: ``ThreadRef`` explains why).
+    _hard_bound = False
 
     def __init__(
         self,
@@ -100,7 +103,9 @@ class AgentRef(Mailbox):
         self._agent = agent
         self.id = ident
         self._name = name
-        self._q: deque[Any] = deque() if q is None else q
+        if q is None:
+            q = deque(maxlen=capacity) if self._hard_bound else deque()
+        self._q: deque[Any] = q
         self._cap = UNBOUNDED if capacity is None else capacity
         self._overflow = overflow
         self._supervision = supervision
@@ -168,20 +173,23 @@ class AgentRef(Mailbox):
 
     def tell_batch(self, msgs: Iterable[Any]) -> None:
         """Deliver many messages with one wake-up; each one obeys the overflow policy."""
+        self._enqueue_batch(list(msgs))
+        if self._q and not self._scheduled:
+            self._schedule()
+
+    def _enqueue_batch(self, items: list[Any]) -> None:
+        """``tell_batch`` without the wake-up."""
         q = self._q
-        items = list(msgs)
         room = self._cap - len(q)
         if room >= len(items) and self._history is None:
             q.extend(items)
-        else:
-            for msg in items:
-                if len(q) >= self._cap and not self._make_room(msg):
-                    continue
-                if self._history is not None:
-                    self._history.record(self.name, unwrap(msg))
-                q.append(msg)
-        if q and not self._scheduled:
-            self._schedule()
+            return
+        for msg in items:
+            if len(q) >= self._cap and not self._make_room(msg):
+                continue
+            if self._history is not None:
+                self._history.record(self.name, unwrap(msg))
+            q.append(msg)
 
     def _refuse(self, msg: Any) -> bool:
         """Mail for a stopped agent: a dead letter (its asker fails), or RuntimeClosed."""
@@ -207,7 +215,11 @@ class AgentRef(Mailbox):
         k = len(q)
         if k > limit:
             k = limit
-        done = 0
+        # The count is added once per batch; before anything that may stop the agent (an
+        # envelope, a failure) the messages handled so far are added first ("flushed"): a stop
+        # hands the agent's counters to the delivery (retire) there and then, and they must
+        # include this batch, or Runtime.statistics() loses it.
+        done = flushed = 0
         for done in range(1, k + 1):
             try:
                 msg = popleft()
@@ -215,6 +227,8 @@ class AgentRef(Mailbox):
                 done -= 1
                 break
             if type(msg) is Envelope:
+                self._processed += done - flushed
+                flushed = done
                 if not self._envelope(msg):
                     break
                 handle = self._handler()
@@ -222,10 +236,12 @@ class AgentRef(Mailbox):
             try:
                 handle(msg)
             except Exception as exc:
+                self._processed += done - flushed
+                flushed = done
                 if not self._failed(msg, exc):
                     break
                 handle = self._handler()
-        self._processed += done
+        self._processed += done - flushed
         if self._room_waiters:
             self._wake_senders()
 
