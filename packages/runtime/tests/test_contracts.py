@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -264,3 +265,26 @@ def test_tell_after_close_raises_runtime_closed_whatever_the_address(mode: str) 
         with pytest.raises(RuntimeClosed, match="closed"):
             rt.tell(address, 1)
     assert rt.dead_letters.total == before  # refused, not recorded as a dead letter
+
+
+def test_a_stop_that_finds_a_full_bounded_mailbox_waits_for_room() -> None:
+    """Threads mode: the mailbox's deque holds no more than its capacity, so a stop request
+    that finds it full is queued once the worker has made room, behind every accepted message."""
+    release = threading.Event()
+    with Runtime(mode="threads") as rt:
+        ref = rt.spawn(Gate, release, capacity=3, overflow="fail")
+        ref.tell("held")
+        deadline = time.monotonic() + 10
+        while ref.statistics().mailbox.depth and time.monotonic() < deadline:
+            time.sleep(0.001)  # until the worker holds "held" in its handler
+        for n in range(3):
+            ref.tell(n)
+        assert ref.statistics().mailbox.depth == 3
+        rt.stop(ref)
+        assert ref.state == "stopping"
+        with pytest.raises(AgentStopped):
+            ref.send(4)
+        release.set()
+        assert ref.wait_stopped(10)
+        assert ref.statistics().messages_out == 4
+        assert rt.dead_letters.total == 0

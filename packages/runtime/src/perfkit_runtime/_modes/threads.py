@@ -27,7 +27,6 @@ from perfkit_runtime._mailbox import (
     STOP,
     STOPPED,
     STOPPING,
-    UNBOUNDED,
     Envelope,
     unwrap,
 )
@@ -74,30 +73,22 @@ class ThreadRef(AgentRef):
 
     # Capacity is a hard bound whatever the number of sending threads. Checking the room and then
     # appending is two steps: two senders that both saw one free slot would both append (8
-    # threads took a capacity-10 mailbox to depth 17). A bounded mailbox is therefore a deque of
-    # maxlen = capacity, and a sender appends with ``insert(_END, msg)``: one C call that appends,
-    # or raises IndexError when the deque is full (``append`` would evict the oldest, uncounted).
-    # The sender that loses the last slot takes the slow path (the overflow policy) under the
-    # runtime's ``sending`` lock, which also makes the drop count exact. A single sender takes no
-    # lock: its cost is an ``insert`` for an ``append`` (measured side by side: docs/runtime.md).
-    _hard_bound = True
+    # threads took a capacity-10 mailbox to depth 17). An agent spawned with a capacity gets a
+    # ``_BoundedRef`` (below), whose deque has maxlen = capacity and takes messages with
+    # ``insert(_END, msg)``: one C call that appends, or raises IndexError when the deque is full
+    # (``append`` would evict the oldest message, uncounted). An unbounded agent (this class)
+    # has no bound to keep: it appends. Either way the state test stands for the base class's
+    # ``len(q) >= capacity`` (a stopped agent's capacity is 0): one len() call fewer per tell.
+    # The slow path (a full or stopped mailbox, history on) runs the overflow policy under the
+    # runtime's ``sending`` lock, which also makes the drop counts exact. Measured side by side:
+    # docs/runtime.md ("Design notes").
 
     def tell(self, msg: Any) -> None:
         """Deliver ``msg``; never blocks (a full mailbox applies the overflow policy)."""
-        q = self._q
-        # The state test stands for the base class's len(q) >= capacity (a stopped agent's
-        # capacity is 0): the deque's maxlen is what keeps the bound, one len() call fewer.
         if self._state != RUNNING or self._history is not None:
             self._tell_slowly(msg)
             return
-        if self._cap == UNBOUNDED:
-            q.append(msg)
-        else:
-            try:
-                q.insert(_END, msg)
-            except IndexError:  # full, or another sender took the last slot
-                self._tell_slowly(msg)
-                return
+        self._q.append(msg)
         if not self._scheduled:
             self._schedule()
 
@@ -121,28 +112,6 @@ class ThreadRef(AgentRef):
             if self._history is not None:
                 self._history.record(self.name, unwrap(msg))
             return True
-
-    def tell_batch(self, msgs: Iterable[Any]) -> None:
-        """Deliver many messages with one wake-up; each one obeys the overflow policy."""
-        items = list(msgs)
-        with self._delivery.sending:
-            for msg in items:
-                self._enqueue_locked(msg)
-        if self._q and not self._scheduled:
-            self._schedule()
-
-    def _request_stop(self) -> None:
-        """Queue the stop behind the accepted messages; a full mailbox (maxlen) takes it once
-        the worker has made room (``_run``)."""
-        with self._delivery.sending:
-            if self._state != RUNNING:
-                return
-            self._state = STOPPING
-            self._cap = 0
-            with contextlib.suppress(IndexError):
-                self._q.insert(_END, Envelope(STOP))
-        if not self._scheduled:
-            self._schedule()
 
     def _schedule(self) -> None:
         d = self._delivery
@@ -245,6 +214,50 @@ class ThreadRef(AgentRef):
         if self._state == STOPPED:
             return True
         return bool(event.wait(timeout))
+
+
+class _BoundedRef(ThreadRef):
+    """A threads-mode agent spawned with a capacity: its deque's maxlen keeps the bound."""
+
+    __slots__ = ()
+
+    def tell(self, msg: Any) -> None:
+        """Deliver ``msg``; never blocks (a full mailbox applies the overflow policy)."""
+        if self._state != RUNNING or self._history is not None:
+            self._tell_slowly(msg)
+            return
+        try:
+            self._q.insert(_END, msg)
+        except IndexError:  # full, or another sender took the last slot
+            self._tell_slowly(msg)
+            return
+        if not self._scheduled:
+            self._schedule()
+
+    def tell_batch(self, msgs: Iterable[Any]) -> None:
+        """Deliver many messages with one wake-up; each one obeys the overflow policy."""
+        items = list(msgs)
+        with self._delivery.sending:
+            for msg in items:
+                self._enqueue_locked(msg)
+        if self._q and not self._scheduled:
+            self._schedule()
+
+    def _request_stop(self) -> None:
+        """Queue the stop behind the accepted messages; a full mailbox takes it once the worker
+        has made room (``ThreadRef._run``)."""
+        with self._delivery.sending:
+            if self._state != RUNNING:
+                return
+            self._state = STOPPING
+            self._cap = 0
+            with contextlib.suppress(IndexError):
+                self._q.insert(_END, Envelope(STOP))
+        if not self._scheduled:
+            self._schedule()
+
+
+ThreadRef._bounded_class = _BoundedRef
 
 
 class ThreadDelivery(LocalDelivery):
