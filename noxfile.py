@@ -21,7 +21,8 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).parent
 PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").exists())
 PYTHON = "3.11"
-LINT_DEPS = ["ruff==0.17.5"]
+# zizmor: the GitHub Actions static analyser (pinned actions, credentials, injection, triggers).
+LINT_DEPS = ["ruff==0.17.5", "zizmor==1.32.0"]
 # nox and invoke ship their own type information: noxfile.py and tasks.py are checked with them.
 TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest", "nox==2026.10.20", "invoke==3.0.3"]
 # Libraries the suites measure beside the runtime (reference implementations, optional codecs).
@@ -75,10 +76,12 @@ def ray_tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style and formatting with ruff, and that no function is too long to read at once."""
+    """Check style and formatting with ruff, functions' length, and the workflows with zizmor."""
     session.install(*LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # Offline: the audits that need GitHub's API (e.g. known-vulnerable action versions) are off.
+    session.run("zizmor", "--offline", ".github/workflows/")
     too_long = _long_functions(MAX_FUNCTION_LINES)
     if too_long:
         session.error(f"functions over {MAX_FUNCTION_LINES} lines: {', '.join(too_long)}")
@@ -110,6 +113,28 @@ def typecheck(session: nox.Session) -> None:
     session.install(*TYPECHECK_DEPS, *(f"-e./packages/{p}[test]" for p in PACKAGES))
     session.run(
         "mypy", *(f"packages/{p}/src" for p in PACKAGES), "noxfile.py", "tasks.py", *session.posargs
+    )
+
+
+# Examples per property test in `nox -s fuzz` (the test suite runs 200 of each, the same ones
+# every time); override with `nox -s fuzz -- N`.
+FUZZ_EXAMPLES = "5000"
+
+
+@nox.session(python=PYTHON, default=False)
+def fuzz(session: nox.Session) -> None:
+    """Run perfkit-report's property tests of its input contract with many fresh examples."""
+    session.install("-e", "packages/report[test]")
+    examples = session.posargs[0] if session.posargs else FUZZ_EXAMPLES
+    session.run(
+        "pytest",
+        "packages/report/tests/test_input_fuzz.py",
+        "--hypothesis-show-statistics",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "timeout=0",
+        env={"PERFKIT_FUZZ_EXAMPLES": examples},
     )
 
 

@@ -211,7 +211,7 @@ def test_a_paired_slowdown_under_pair_drift_fails_the_gate(
     assert comment.splitlines()[0] == MARKER
     assert comment.splitlines()[1] == (
         "**\N{CROSS MARK} 1 regression (1 minor) \N{MIDDLE DOT} 3 same \N{EM DASH} base "
-        "<code>main&#64;abc12340</code> vs head <code>feature/x&#64;def56781</code>**"
+        "<code>main@&#8288;abc12340</code> vs head <code>feature/x@&#8288;def56781</code>**"
     )
 
 
@@ -656,7 +656,7 @@ def test_the_comment_shows_the_environment_and_how_to_reproduce(
     )  # fmt: skip
     environment = comment.split("### Environment")[1]
     assert "paired, interleaved A/B: 12 pairs per benchmark, order seed 7" in (environment)
-    assert "| CPU | Test CPU &#64; 2.0GHz | Other CPU |" in environment
+    assert "| CPU | Test CPU @&#8288; 2.0GHz | Other CPU |" in environment
     assert "| Python | 3.11.7 | 3.11.7 |" in environment
     assert "| machine | ci-runner | ci-runner |" in environment
     assert "base and head differ in CPU" in environment

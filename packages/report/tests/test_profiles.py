@@ -70,7 +70,7 @@ def _without(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     [
         (lambda document: None, "summary.json: missing; pass a capture folder"),
         (lambda document: "{not json", "not valid JSON"),
-        (lambda document: '{"version": 1, "x": NaN}', "not valid JSON"),
+        (lambda document: '{"version": 1, "x": NaN}', "contains NaN where a number belongs"),
         (
             _with(version=3),
             "summary version 3 is not supported; this perfkit-report reads versions 1 and 2",

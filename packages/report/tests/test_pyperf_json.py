@@ -62,7 +62,7 @@ def _assert_same(path: Path, monkeypatch: pytest.MonkeyPatch) -> ParsedRun | str
 
 
 def _loaded_by_pyperf(path: Path) -> LoadedSuite:
-    return _ingest._from_pyperf(pyperf.BenchmarkSuite.load(str(path)))
+    return _ingest._from_pyperf(Path(path), pyperf.BenchmarkSuite.load(str(path)))
 
 
 def _assert_same_suite(path: Path) -> None:

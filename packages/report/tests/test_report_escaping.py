@@ -81,7 +81,7 @@ def test_markdown_has_no_raw_html_from_outside(report: Any) -> None:
         assert "<img" not in text and "<script" not in text and "<b>" not in text
         assert "<i>" not in text and "\u2028" not in text
         assert escape_markdown(XSS) in text
-        assert "tick\\`s and &#64;mention" in text
+        assert "tick\\`s and @&#8288;mention" in text
         rendered = markdown.markdown(text, extensions=["tables"])
         assert "<img" not in rendered and "<script" not in rendered
         assert "&lt;img src=x onerror=alert(1)&gt;" in rendered

@@ -119,7 +119,7 @@ def test_markdown_escapes_everything_from_the_file(
     for raw in ("<script>", "<img", "<b>", "[link](http", "@here", "`<"):
         assert raw not in markdown
     assert (
-        "evil\\|name\\`&lt;script&gt;alert(1)&lt;/script&gt;&amp;\\[link\\](http://x)&#64;here\\*\\_"
+        "evil\\|name\\`&lt;script&gt;alert(1)&lt;/script&gt;&amp;\\[link\\](http\\://x)@&#8288;here\\*\\_"
         in markdown
     )
     assert "\x1b" not in markdown and "\\x1b" in markdown

@@ -166,7 +166,7 @@ def test_load_targets_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "targets.toml"
     path.write_text(EXAMPLE, encoding="utf-8")
     assert len(load_targets(path).rules) == 3
-    with pytest.raises(TargetsFileError, match="cannot read the targets file"):
+    with pytest.raises(TargetsFileError, match="cannot read the file"):
         load_targets(tmp_path / "missing.toml")
 
 

@@ -7,6 +7,22 @@ A result file is input from outside: a benchmark called ``x | y`` must not add a
 The one place the package escapes Markdown and terminal text: every Markdown writer (the PR
 comment, compare and evaluate's Markdown, the summary, report.md and the analysis) takes its
 escaping from here. HTML is escaped by the page's own writer (``html.escape``).
+
+**GitHub-flavoured Markdown links more than Markdown's syntax.** cmark-gfm (what GitHub renders
+with) turns bare ``https://...``, ``www....`` and e-mail addresses into links and ``~x~`` into a
+strikethrough; GitHub then links ``@user``, ``#1``, ``owner/repo#3`` and ``GH-1`` in the text it
+rendered, whatever escapes the source held (an entity such as ``&#64;`` is decoded first). So
+``escape_markdown`` escapes, measured with cmark-gfm (``tests/test_gfm_rendering.py``):
+
+- Markdown's own syntax with backslashes (a backslash, ``| ` * _ [ ] ~``), ``& < >`` as entities (no HTML,
+  no ``<https://...>`` autolink);
+- the colon of ``://`` with a backslash, which stops the scheme autolinks (``https://``,
+  ``ftp://``), and the dot of ``www.``;
+- an invisible WORD JOINER (U+2060, written ``&#8288;``) after ``@`` and ``#`` and inside ``GH-``:
+  the text reads the same, but no e-mail autolink (``mailto:`` and ``xmpp:`` ones included),
+  mention or issue reference starts there.
+  Copied from the rendered page, such a name carries that invisible character; the commands in the
+  comment are code blocks, copied exactly.
 """
 
 from __future__ import annotations
@@ -34,14 +50,21 @@ _MARKDOWN = (
     ("_", "\\_"),
     ("[", "\\["),
     ("]", "\\]"),
-    ("@", "&#64;"),
+    ("~", "\\~"),
+    ("://", "\\://"),  # https://, ftp://: a scheme autolink needs the colon unescaped
+    ("#", "#&#8288;"),  # before "@": its entity holds a "#"
+    ("@", "@&#8288;"),
 )
+_WWW = re.compile(r"\b(www)\.", re.IGNORECASE)
+_GH = re.compile(r"\b(gh)-", re.IGNORECASE)
 
 
 def escape_markdown(text: str) -> str:
-    """Text safe inside a GitHub-flavoured Markdown table cell (one line, literal characters)."""
+    """Text safe inside a GitHub-flavoured Markdown table cell or paragraph (one line, literal
+    characters, nothing linked, struck, mentioned or referenced)."""
     for raw, escaped in _MARKDOWN:
         text = text.replace(raw, escaped)
+    text = _GH.sub("\\1&#8288;-", _WWW.sub("\\1\\\\.", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return escape_terminal(text.replace("\n", "<br>"))
 

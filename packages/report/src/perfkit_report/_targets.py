@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from perfkit_report._exceptions import TargetsFileError
+from perfkit_report._input import path_text, read_input, utf8_text
 from perfkit_report._units import format_rate, format_value
 
 __all__ = [
@@ -244,15 +245,9 @@ class Targets:
 def load_targets(path: str | Path) -> Targets:
     """Read and validate a targets file; TargetsFileError names the file, entry and fix."""
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetsFileError(
-            f"{source}: cannot read the targets file ({exc.strerror}); check the --targets path"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise TargetsFileError(f"{source}: not UTF-8 text; save it as UTF-8 TOML") from exc
-    return parse_targets(text, str(source))
+    raw = read_input(source, TargetsFileError, "check the --targets path")
+    text = utf8_text(source, raw, TargetsFileError, "save it as UTF-8 TOML")
+    return parse_targets(text, path_text(source))
 
 
 def parse_targets(text: str, source: str = "<targets>") -> Targets:

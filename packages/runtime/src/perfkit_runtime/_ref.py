@@ -80,6 +80,10 @@ class AgentRef(Mailbox):
     )
 
     mode = ""
+    # The class an agent spawned with a capacity gets instead, when its mode needs one (threads
+    # mode: a deque of maxlen = capacity keeps the bound against concurrent senders; see
+    # ``ThreadRef``). Chosen here rather than by a factory: no extra call per spawn.
+    _bounded_class: type[AgentRef] | None = None
 
     def __init__(
         self,
@@ -101,6 +105,10 @@ class AgentRef(Mailbox):
         self._agent = agent
         self.id = ident
         self._name = name
+        if capacity is not None and self._bounded_class is not None:
+            self.__class__ = self._bounded_class
+            if q is None:
+                q = deque(maxlen=capacity)
         self._q: deque[Any] = deque() if q is None else q
         self._cap = UNBOUNDED if capacity is None else capacity
         self._overflow = overflow
@@ -169,20 +177,23 @@ class AgentRef(Mailbox):
 
     def tell_batch(self, msgs: Iterable[Any]) -> None:
         """Deliver many messages with one wake-up; each one obeys the overflow policy."""
+        self._enqueue_batch(list(msgs))
+        if self._q and not self._scheduled:
+            self._schedule()
+
+    def _enqueue_batch(self, items: list[Any]) -> None:
+        """``tell_batch`` without the wake-up."""
         q = self._q
-        items = list(msgs)
         room = self._cap - len(q)
         if room >= len(items) and self._history is None:
             q.extend(items)
-        else:
-            for msg in items:
-                if len(q) >= self._cap and not self._make_room(msg):
-                    continue
-                if self._history is not None:
-                    self._history.record(self.name, unwrap(msg))
-                q.append(msg)
-        if q and not self._scheduled:
-            self._schedule()
+            return
+        for msg in items:
+            if len(q) >= self._cap and not self._make_room(msg):
+                continue
+            if self._history is not None:
+                self._history.record(self.name, unwrap(msg))
+            q.append(msg)
 
     def _refuse(self, msg: Any) -> bool:
         """Mail for a stopped agent: a dead letter (its asker fails), or RuntimeClosed."""
@@ -208,7 +219,11 @@ class AgentRef(Mailbox):
         k = len(q)
         if k > limit:
             k = limit
-        done = 0
+        # The count is added once per batch; before anything that may stop the agent (an
+        # envelope, a failure) the messages handled so far are added first ("flushed"): a stop
+        # hands the agent's counters to the delivery (retire) there and then, and they must
+        # include this batch, or Runtime.statistics() loses it.
+        done = flushed = 0
         for done in range(1, k + 1):
             try:
                 msg = popleft()
@@ -216,6 +231,8 @@ class AgentRef(Mailbox):
                 done -= 1
                 break
             if type(msg) is Envelope:
+                self._processed += done - flushed
+                flushed = done
                 if not self._envelope(msg):
                     break
                 handle = self._handler()
@@ -223,10 +240,12 @@ class AgentRef(Mailbox):
             try:
                 handle(msg)
             except Exception as exc:
+                self._processed += done - flushed
+                flushed = done
                 if not self._failed(msg, exc):
                     break
                 handle = self._handler()
-        self._processed += done
+        self._processed += done - flushed
         if self._room_waiters:
             self._wake_senders()
 

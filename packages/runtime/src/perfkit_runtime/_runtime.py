@@ -250,7 +250,13 @@ class Runtime:
         return self.router.lookup(address)
 
     def tell(self, address: object, msg: Any, key: object = None) -> None:
-        """Send to an agent (name, id, ref) or a group (name, with ``key`` for consistent hash)."""
+        """Send to an agent (name, id, ref) or a group (name, with ``key`` for consistent hash).
+        RuntimeClosed once the runtime is closed, whatever the address (a closed runtime has
+        unregistered its agents: without this check a name would read as unknown)."""
+        if self._delivery.closed:
+            raise RuntimeClosed(
+                f"cannot deliver to {address!r}: the runtime is closed; create a new Runtime"
+            )
         self.router.tell(address, msg, key)
 
     def subscribe(self, topic: str, ref: AgentRef) -> None:

@@ -14,6 +14,7 @@
       _compare.py         compare BASE HEAD
       _check.py           check (the regression gate's verdict on one check)
       _evaluate.py        evaluate (the gate's false alarms and power)
+      _doctor.py          doctor (is a history file usable? read-only)
       _append_profile_diffs.py  append-profile-diffs (the gate comment's profile section)
 
 Each command module has ``add_parser(commands, db)`` (its sub-parser, with the shared ``--db``
@@ -22,7 +23,8 @@ into a call of the library and prints the result. ``main()`` is the only place t
 into exit codes:
 
 - 0: done
-- 1: the command failed (history unusable: corrupt, newer schema, locked past the timeout), or
+- 1: the command failed (history unusable: damaged, not a history, newer schema, locked past the
+  timeout; ``doctor`` found a problem), or
   ``compare`` / ``check`` found a regression at or above its ``--fail-on`` severity
 - 2: bad usage or bad input (argparse errors, bad result or targets file, unknown run/baseline)
 - 130: interrupted (Ctrl-C)
@@ -41,6 +43,7 @@ from perfkit_report._cli import (
     _baseline,
     _check,
     _compare,
+    _doctor,
     _evaluate,
     _ingest,
     _ingest_profile,
@@ -65,6 +68,7 @@ _COMMANDS = (
     _compare,
     _evaluate,
     _check,
+    _doctor,
     _append_profile_diffs,
 )
 

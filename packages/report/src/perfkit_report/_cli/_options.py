@@ -46,13 +46,9 @@ def db_parent() -> argparse.ArgumentParser:
 
 
 def open_existing(path: Path) -> History:
-    """Read commands never create a history by accident."""
-    if not path.exists():
-        raise InputError(
-            f"{path}: no history database here; ingest a result file first "
-            f"(perfkit-report ingest --db {path} FILE) or pass --db"
-        )
-    return History.open(path)
+    """Commands that need a history never create one by accident: a missing or empty file is
+    an InputError naming ``ingest``."""
+    return History.open(path, create=False)
 
 
 def resolve_run(history: History, spec: str) -> RunRecord:

@@ -174,7 +174,7 @@ def _baseline_history(options: CheckOptions) -> History | None:
             f"{db}: no history database here, so no baseline {name!r}; record a run (inv bench) "
             f"and set a baseline (perfkit-report baseline set {name} --run latest), or pass --db"
         )
-    return History.open(db)
+    return History.open(db, create=False)
 
 
 def _out_dir(path: StrPath) -> Path:

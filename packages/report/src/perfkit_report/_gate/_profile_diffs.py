@@ -15,7 +15,6 @@ the artifact.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 from perfkit_report._escape import escape_markdown, markdown_code
 from perfkit_report._exceptions import InputError
 from perfkit_report._gate._comment import MAX_COMMENT_CHARS
+from perfkit_report._input import parse_json, read_input, utf8_text
 from perfkit_report._tables import Columns
 
 __all__ = [
@@ -67,16 +67,16 @@ class ProfileDiff:
 
 def read_profile_diff(path: Path) -> ProfileDiff:
     """Read and check one diff document; :class:`InputError` naming the fix otherwise."""
+    if not path.exists():
+        raise InputError(f"{path}: no such diff; pass perfkit-profile diff --format json output")
+    # The input contract's reading (_input): a FIFO or device refused, never a blocked read;
+    # NaN and JSON too deep for the parser are one line, not a traceback.
+    fix = "re-run perfkit-profile diff"
+    raw = read_input(path, InputError, fix)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(
-            f"{path}: no such diff; pass perfkit-profile diff --format json output"
-        ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(
-            f"{path}: not a readable JSON diff ({exc}); re-run perfkit-profile diff"
-        ) from None
+        document = parse_json(str(path), utf8_text(path, raw, InputError, fix), InputError, fix)
+    except ValueError as exc:
+        raise InputError(f"{path}: not a readable JSON diff ({exc}); {fix}") from None
     if not isinstance(document, dict):
         raise InputError(
             f"{path}: not a JSON object; pass perfkit-profile diff --format json output"

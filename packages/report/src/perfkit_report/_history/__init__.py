@@ -12,8 +12,10 @@ modules behind them.
 from __future__ import annotations
 
 from perfkit_report._history._checks import CheckRow
+from perfkit_report._history._contract import ParsedResult, ParsedRun
 from perfkit_report._history._evaluations import EvaluationRow
-from perfkit_report._history._ingest import ParsedResult, ParsedRun, read_result_file
+from perfkit_report._history._ingest import read_result_file
+from perfkit_report._history._integrity import Diagnosis, diagnose
 from perfkit_report._history._migrations import MIGRATIONS, Migration
 from perfkit_report._history._profiles import (
     PROFILE_SUMMARY_VERSION,
@@ -44,6 +46,7 @@ __all__ = [
     "PROFILE_SUMMARY_VERSION",
     "Baseline",
     "CheckRow",
+    "Diagnosis",
     "EvaluationRow",
     "History",
     "Hotspot",
@@ -62,6 +65,7 @@ __all__ = [
     "RunRecord",
     "SampleSummary",
     "VerdictRecord",
+    "diagnose",
     "format_timestamp",
     "now_utc",
     "parse_timestamp",

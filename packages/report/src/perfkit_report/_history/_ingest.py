@@ -28,16 +28,16 @@ import math
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyperf
 
 from perfkit_report._exceptions import ResultFileError
+from perfkit_report._history._contract import ParsedResult, ParsedRun, checked_run, summaries
 from perfkit_report._history._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
-from perfkit_report._history._statistics import SampleSummary, summarize_many
 from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
+from perfkit_report._input import parse_json, path_text, read_input, utf8_text
 
 __all__ = ["ParsedResult", "ParsedRun", "read_result_file"]
 
@@ -90,55 +90,26 @@ _PYPERF_FINGERPRINT = (
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedResult:
-    """One benchmark of a run, ready to be stored."""
-
-    benchmark: str
-    metric: str
-    unit: str
-    target: str | None
-    suite: str
-    summary: SampleSummary
-    samples: tuple[float, ...]
-    metadata: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedRun:
-    """One result file, validated, ready to be stored in one transaction."""
-
-    run_key: str
-    source: str
-    started: str | None
-    finished: str | None
-    commit_sha: str | None
-    branch: str | None
-    dirty: bool | None
-    mode: str | None
-    fingerprint: Mapping[str, Any]
-    tool_versions: Mapping[str, Any]
-    failed: tuple[Mapping[str, Any], ...]
-    results: tuple[ParsedResult, ...]
-
-    @property
-    def status(self) -> str:
-        """``partial`` when some benchmarks failed to run, else ``ok``."""
-        return "partial" if self.failed else "ok"
-
-
 def read_result_file(path: str | Path) -> ParsedRun:
     """Read and validate one pyperf result file; raise ResultFileError naming file, reason, fix."""
+    source = Path(path)
     with _collector_paused():
         # The parsed file is freed when _read returns, before the collector resumes.
-        return _read(Path(path))
+        try:
+            return _read(source)
+        except RecursionError as exc:
+            # The parser's own depth is checked (_input.parse_json); this is the net for any
+            # nesting pyperf's loader or a check recursed into.
+            raise _fail(source, "nested too deeply to read", _RERUN) from exc
+        except OverflowError as exc:
+            raise _fail(source, f"holds a number out of range ({exc})", _RERUN) from exc
 
 
 def _read(source: Path) -> ParsedRun:
     text = _read_text(source)
     data = _parse_json(source, text)
     suite = _load_suite(source, text, data)
-    return _build_run(source, text, suite)
+    return checked_run(path_text(source), _build_run(source, text, suite))
 
 
 @contextmanager
@@ -166,14 +137,15 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _fail(source: Path, reason: str, fix: str) -> ResultFileError:
-    return ResultFileError(f"{source}: {reason}; {fix}")
+    return ResultFileError(f"{path_text(source)}: {reason}; {fix}")
+
+
+_RERUN = "the measurement is broken; re-run the benchmark"
+_PYPERF_FILE = "pass a pyperf JSON result file (python bench.py -o FILE)"
 
 
 def _read_text(source: Path) -> str:
-    try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise _fail(source, f"cannot read the file ({exc.strerror})", "check the path") from exc
+    raw = read_input(source, ResultFileError, "check the path")
     if raw.startswith(_GZIP_MAGIC) or source.name.endswith(".gz"):
         try:
             raw = gzip.decompress(raw)
@@ -183,21 +155,12 @@ def _read_text(source: Path) -> str:
                 f"corrupt or truncated gzip data ({exc})",
                 "re-copy the file or re-run the benchmark",
             ) from exc
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail(
-            source, "not UTF-8 text", "pass a pyperf JSON result file (python bench.py -o FILE)"
-        ) from exc
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)
+    return utf8_text(source, raw, ResultFileError, _PYPERF_FILE)
 
 
 def _parse_json(source: Path, text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return parse_json(path_text(source), text, ResultFileError, _RERUN)
     except json.JSONDecodeError as exc:
         # The input ended inside the document: the decoder stopped at the end, or inside a string
         # that never closed (it reports where the string started).
@@ -210,13 +173,7 @@ def _parse_json(source: Path, text: str) -> Any:
         raise _fail(
             source,
             f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})",
-            "pass a pyperf JSON result file (python bench.py -o FILE)",
-        ) from exc
-    except ValueError as exc:
-        raise _fail(
-            source,
-            f"contains {exc} where a number belongs (pyperf never writes NaN or Infinity)",
-            "the measurement is broken; re-run the benchmark",
+            _PYPERF_FILE,
         ) from exc
 
 
@@ -247,10 +204,10 @@ def _load_suite(source: Path, text: str, data: Any) -> LoadedSuite:
             f"not a valid pyperf result ({type(exc).__name__}: {exc})",
             "pass a file written by pyperf (python bench.py -o FILE)",
         ) from exc
-    return _from_pyperf(suite)
+    return _from_pyperf(source, suite)
 
 
-def _from_pyperf(suite: Any) -> LoadedSuite:
+def _from_pyperf(source: Path, suite: Any) -> LoadedSuite:
     """The data ingest reads, taken from a suite loaded by pyperf."""
     benchmarks = tuple(
         LoadedBenchmark(
@@ -258,7 +215,7 @@ def _from_pyperf(suite: Any) -> LoadedSuite:
             unit=str(bench.get_unit()),
             metadata=dict(bench.get_metadata()),
             processes=tuple(
-                tuple(float(value) for value in run.values) for run in bench.get_runs()
+                _floats(source, bench.get_name(), run.values) for run in bench.get_runs()
             ),
         )
         for bench in suite.get_benchmarks()
@@ -266,6 +223,19 @@ def _from_pyperf(suite: Any) -> LoadedSuite:
     return LoadedSuite(
         benchmarks=benchmarks, metadata=dict(suite.get_metadata()), get_dates=suite.get_dates
     )
+
+
+def _floats(source: Path, name: str, values: Any) -> tuple[float, ...]:
+    """One run's values as floats. pyperf's loader takes JSON ``true`` as a number (bool is an
+    int in Python) and integers of any size; neither is a measurement."""
+    if any(type(value) is bool for value in values):
+        raise _fail(source, f"benchmark {name!r} has true/false among its values", _RERUN)
+    try:
+        return tuple(float(value) for value in values)
+    except OverflowError as exc:
+        raise _fail(
+            source, f"benchmark {name!r} has a value too large for a float ({exc})", _RERUN
+        ) from exc
 
 
 def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
@@ -281,14 +251,14 @@ def _build_run(source: Path, text: str, suite: LoadedSuite) -> ParsedRun:
         _build_result(source, bench, md) for bench, md in zip(benchmarks, metadatas, strict=True)
     ]
     # Summarised together once every benchmark passed its checks (summarize_many: why).
-    summaries = summarize_many([bench.processes for bench in benchmarks])
+    summarized = summaries(path_text(source), [bench.processes for bench in benchmarks])
     results = tuple(
         ParsedResult(summary=summary, **fields)
-        for fields, summary in zip(checked, summaries, strict=True)
+        for fields, summary in zip(checked, summarized, strict=True)
     )
     return ParsedRun(
         run_key=run_key,
-        source=str(source.resolve()),
+        source=path_text(source.resolve()),
         started=started,
         finished=finished,
         commit_sha=_text(run_md.get("perfkit_commit", run_md.get("commit_id"))),
@@ -325,11 +295,12 @@ def _run_dates(
     """(started, finished): perfkit's own keys, else the runs' dates."""
     try:
         dates = suite.get_dates()
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise _fail(
             source,
-            f"a run's date metadata is not an ISO 8601 timestamp ({exc})",
-            "fix or drop the runs' date metadata",
+            f"a run's date metadata is not an ISO 8601 timestamp, or its date plus duration "
+            f"is out of range ({exc})",
+            "fix or drop the runs' date and duration metadata",
         ) from exc
     started = _timestamp(source, run_md, "perfkit_started", dates[0] if dates else None)
     finished = _timestamp(source, run_md, "perfkit_finished", dates[1] if dates else None)
@@ -458,14 +429,12 @@ def _dirty(source: Path, metadata: Mapping[str, Any]) -> bool | None:
 
 
 def _json_value(source: Path, metadata: Mapping[str, Any], key: str, kind: type) -> Any:
+    fix = "fix the writer (perfkit-bench) or re-run the suite"
+    where = f"{path_text(source)}: metadata {key}"
     try:
-        value = json.loads(str(metadata[key]), parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise _fail(
-            source,
-            f"metadata {key} is not valid JSON ({exc})",
-            "fix the writer (perfkit-bench) or re-run the suite",
-        ) from exc
+        value = parse_json(where, str(metadata[key]), ResultFileError, fix)
+    except json.JSONDecodeError as exc:
+        raise _fail(source, f"metadata {key} is not valid JSON ({exc})", fix) from exc
     if not isinstance(value, kind):
         raise _fail(
             source,

@@ -38,7 +38,7 @@ from perfkit_report._history._packed import pack_floats
 from perfkit_report._history._timestamps import format_timestamp, now_utc
 from perfkit_report._history._transaction import write_transaction
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations"]
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations", "refuse_unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +305,7 @@ def apply_migrations(
     """
     known = [migration.name for migration in migrations]
     applied = applied_migrations(db)
-    _refuse_unknown(applied, known, where)
+    refuse_unknown(applied, known, where)
     if set(known) <= set(applied):
         # The common case takes no write lock, so readers never queue behind writers.
         return []
@@ -327,7 +327,7 @@ def apply_migrations(
         # may have applied it since we looked.
         with write_transaction(db, f"migrating {where}"):
             current = applied_migrations(db)
-            _refuse_unknown(current, known, where)
+            refuse_unknown(current, known, where)
             if migration.name in current:
                 continue
             migration.apply(db)
@@ -339,7 +339,8 @@ def apply_migrations(
     return done
 
 
-def _refuse_unknown(applied: Sequence[str], known: Sequence[str], where: str) -> None:
+def refuse_unknown(applied: Sequence[str], known: Sequence[str], where: str) -> None:
+    """SchemaTooNew when ``applied`` names a migration this version does not know."""
     unknown = [name for name in applied if name not in known]
     if unknown:
         raise SchemaTooNew(

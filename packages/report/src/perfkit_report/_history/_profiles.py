@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from perfkit_report._exceptions import ProfileSummaryError
 from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 from perfkit_report._history._transaction import write_transaction
+from perfkit_report._input import parse_json, read_input, utf8_text
 
 __all__ = [
     "PROFILE_SUMMARY_VERSION",
@@ -140,19 +141,15 @@ def read_profile_summary(path: str | Path) -> ProfileCapture:
             f"{where}: no such profile folder; pass a folder written by perfkit-profile "
             "(profiles/<date>-<commit>-<target>/)"
         )
-    try:
-        text = summary.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not summary.exists():
         raise ProfileSummaryError(
             f"{summary}: missing; pass a capture folder that perfkit-profile finished "
             "(it writes summary.json last)"
-        ) from None
-    except OSError as exc:
-        raise ProfileSummaryError(f"{summary}: cannot read it ({exc.strerror}); check it") from exc
-    except UnicodeDecodeError as exc:
-        raise ProfileSummaryError(f"{summary}: not UTF-8; re-run perfkit-profile") from exc
+        )
+    raw = read_input(summary, ProfileSummaryError, "check it")
+    text = utf8_text(summary, raw, ProfileSummaryError, "re-run perfkit-profile")
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        document = parse_json(str(summary), text, ProfileSummaryError, "re-run perfkit-profile")
     except ValueError as exc:
         raise ProfileSummaryError(
             f"{summary}: not valid JSON ({exc}); re-run perfkit-profile to rewrite it"
@@ -294,10 +291,6 @@ def _run_for(db: Database, capture: ProfileCapture) -> int | None:
         [capture.commit],
     ).fetchone()
     return int(row[0]) if row is not None else None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _dumps(value: object) -> str:

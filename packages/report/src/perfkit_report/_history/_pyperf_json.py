@@ -264,7 +264,10 @@ def _processes(values_lists: list[list[Any]]) -> tuple[tuple[float, ...], ...] |
         return None
     if types <= _FLOAT_TYPE:  # JSON numbers with a fraction or exponent: floats already
         return tuple(map(tuple, values_lists))
-    return tuple(tuple(map(float, values)) for values in values_lists)
+    try:
+        return tuple(tuple(map(float, values)) for values in values_lists)
+    except OverflowError:  # an integer beyond the float range: the caller's checks refuse it
+        return None
 
 
 def _described(

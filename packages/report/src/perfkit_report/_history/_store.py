@@ -20,31 +20,33 @@ methods and get records back (``_records``); the SQL lives here and in the modul
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import (
     InputError,
     StoreBusy,
-    StoreCorrupt,
     StoreError,
     UnknownBaseline,
     UnknownRun,
 )
 from perfkit_report._history._checks import CheckRow, StoredVerdict, insert_check, load_verdicts
+from perfkit_report._history._contract import dump_json
 from perfkit_report._history._evaluations import EvaluationRow, insert_evaluations
 from perfkit_report._history._ingest import ParsedRun, read_result_file
+from perfkit_report._history._integrity import damaged, inspect, quick_check
 from perfkit_report._history._migrations import applied_migrations, apply_migrations
 from perfkit_report._history._packed import pack_floats, unpack_floats
 from perfkit_report._history._profiles import (
@@ -71,6 +73,7 @@ from perfkit_report._history._records import (
 from perfkit_report._history._retention import PruneResult, prune_history
 from perfkit_report._history._timestamps import format_timestamp, now_utc
 from perfkit_report._history._transaction import write_transaction
+from perfkit_report._input import path_text
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "History"]
 
@@ -92,47 +95,62 @@ _PAUSE_SECONDS_ENV = "PERFKIT_REPORT_TEST_PAUSE_SECONDS"
 _RUN_TIME = "COALESCE(runs.started, runs.ingested_at)"
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guarded(
+    method: Callable[Concatenate[History, _P], _R],
+) -> Callable[Concatenate[History, _P], _R]:
+    """A query whose sqlite3 errors become the package's (``_translated_errors``): a damaged
+    page met by ``render`` or ``baseline list`` is one line naming the fix, not a traceback."""
+
+    @functools.wraps(method)
+    def guarded(self: History, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _translated_errors(self.path):
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
 class History:
     """history.db: open it with ``History.open(path)``; use it as a context manager or close()."""
 
-    def __init__(self, db: Database, path: Path) -> None:
+    def __init__(self, db: Database, path: Path, *, checked: bool = True) -> None:
         self._db = db
         self._path = path
+        # False until PRAGMA quick_check passed on this file: the first write checks it.
+        self._checked = checked
 
     @classmethod
-    def open(cls, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
-        """Open (creating if missing) a history database and apply missing migrations."""
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        create: bool = True,
+    ) -> Self:
+        """Open a history database and apply missing migrations; with ``create`` (the default)
+        a missing or empty file becomes a new history, else it is an InputError.
+
+        The file is looked at read-only first (``_integrity.inspect``): a file that is damaged,
+        not SQLite, someone else's database or a newer history is refused before anything is
+        written to it, its bytes as they were."""
         where = Path(path)
+        inspection = inspect(where, create=create, busy_timeout=busy_timeout)
         try:
             conn = sqlite3.connect(str(where), timeout=busy_timeout)
         except sqlite3.Error as exc:
             raise StoreError(
-                f"{where}: cannot open the history database ({exc}); check that the directory "
-                "exists and is writable"
+                f"{path_text(where)}: cannot open the history database ({exc}); check that the "
+                "directory exists and is writable"
             ) from exc
-        deadline = time.monotonic() + busy_timeout
         try:
-            with _translated_errors(where):
-                db = Database(conn)
-                db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-                db.execute("PRAGMA foreign_keys = ON")
-            while True:
-                try:
-                    with _translated_errors(where):
-                        db.enable_wal()
-                        apply_migrations(db, str(where))
-                    break
-                except StoreBusy:
-                    # Several processes creating one history race for the switch to WAL, which
-                    # needs the file to themselves: SQLite answers "locked" at once instead of
-                    # waiting, so wait here, within the same busy timeout.
-                    if time.monotonic() >= deadline:
-                        raise
-                    time.sleep(0.05)
+            db = _configured(conn, where, busy_timeout)
         except BaseException:
             conn.close()
             raise
-        return cls(db, where)
+        return cls(db, where, checked=inspection.checked)
 
     @property
     def path(self) -> Path:
@@ -154,9 +172,24 @@ class History:
     ) -> None:
         self.close()
 
+    @_guarded
     def migrations(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
         return applied_migrations(self._db)
+
+    def _check_before_writing(self) -> None:
+        """``PRAGMA quick_check`` once per History before its first write (``_integrity``):
+        a damaged history is refused with nothing appended to it."""
+        if not self._checked:
+            quick_check(self._db.conn, self._path)
+            self._checked = True
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One write: the file checked first, then one immediate transaction."""
+        self._check_before_writing()
+        with _translated_errors(self._path), write_transaction(self._db, what):
+            yield
 
     # --- ingest -------------------------------------------------------------------------------
 
@@ -172,7 +205,7 @@ class History:
 
     def store(self, run: ParsedRun) -> IngestResult:
         """Store an already validated run; a no-op (``skipped``) if its run_key is present."""
-        with _translated_errors(self._path), write_transaction(self._db, f"ingesting {run.source}"):
+        with self._writing(f"ingesting {run.source}"):
             return self._store_run(run)
 
     def store_check(
@@ -187,7 +220,7 @@ class History:
         as ``store``), its ``checks`` row and one ``verdicts`` row per verdict, all in one
         transaction: recorded together or not at all. ``base_run_id`` names a stored base run
         (a baseline's) instead of a base file."""
-        with _translated_errors(self._path), write_transaction(self._db, "recording a check"):
+        with self._writing("recording a check"):
             run_ids = {role: self._store_run(run).run_id for role, run in runs.items()}
             if base_run_id is not None:
                 run_ids["base"] = base_run_id
@@ -196,9 +229,12 @@ class History:
 
     def store_evaluation(self, label: str, rows: Sequence[EvaluationRow]) -> int:
         """Store the rows of one evaluation of the gate in one transaction; return how many."""
+        self._check_before_writing()
         try:
             return insert_evaluations(self._db, label, rows)
-        except sqlite3.Error as exc:
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:
+                raise damaged(self._path, exc) from exc
             raise StoreError(
                 f"{self._path}: cannot store the evaluation ({exc}); check the file and its "
                 "directory"
@@ -225,9 +261,9 @@ class History:
                 "branch": run.branch,
                 "dirty": None if run.dirty is None else int(run.dirty),
                 "mode": run.mode,
-                "fingerprint": _dumps(run.fingerprint),
-                "tool_versions": _dumps(run.tool_versions),
-                "failed": _dumps(list(run.failed)),
+                "fingerprint": dump_json(run.fingerprint),
+                "tool_versions": dump_json(run.tool_versions),
+                "failed": dump_json(list(run.failed)),
                 "status": run.status,
                 "ingested_at": format_timestamp(now_utc()),
             }
@@ -259,7 +295,7 @@ class History:
                 "mad": result.summary.mad,
                 "samples": pack_floats(result.samples),
                 "process_medians": pack_floats(result.summary.process_medians),
-                "metadata": _dumps(result.metadata),
+                "metadata": dump_json(result.metadata),
             }
             for result in run.results
         ]
@@ -278,6 +314,7 @@ class History:
 
     # --- queries ------------------------------------------------------------------------------
 
+    @_guarded
     def runs(self) -> list[RunRecord]:
         """Every run, oldest first (by start time, or ingest time when the file had no date)."""
         return [
@@ -285,6 +322,7 @@ class History:
             for row in self._db.query(f"SELECT * FROM runs ORDER BY {_RUN_TIME}, runs.id")
         ]
 
+    @_guarded
     def run(self, run_id: int) -> RunRecord:
         """The run with this id; UnknownRun if there is none."""
         rows = list(self._db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
@@ -295,6 +333,7 @@ class History:
             )
         return run_record(rows[0])
 
+    @_guarded
     def latest_run(self, branch: str | None = None) -> RunRecord | None:
         """The run that started last (ties: the one ingested last), of ``branch`` when given;
         None if there is none."""
@@ -307,6 +346,7 @@ class History:
         )
         return run_record(rows[0]) if rows else None
 
+    @_guarded
     def results(self, run_id: int) -> list[ResultRecord]:
         """The results of one run, in the order the file listed them."""
         return [
@@ -316,6 +356,7 @@ class History:
             )
         ]
 
+    @_guarded
     def results_for(self, benchmark: str) -> list[ResultRecord]:
         """Every stored result of one benchmark id, oldest run first."""
         sql = (
@@ -326,6 +367,7 @@ class History:
 
     # --- what the reports read ----------------------------------------------------------------
 
+    @_guarded
     def run_headers(self) -> list[RunHeader]:
         """Every run's id, times, commit, branch and fingerprint (no order)."""
         return [
@@ -342,6 +384,7 @@ class History:
             )
         ]
 
+    @_guarded
     def result_rows(self, run_ids: Sequence[int] | None = None) -> list[ResultRow]:
         """The summary columns of every result (of the runs ``run_ids`` when given), by
         benchmark and then in run order; no raw samples."""
@@ -368,6 +411,7 @@ class History:
             for row in self._db.execute(sql, params).fetchall()
         ]
 
+    @_guarded
     def references(self, run_id: int) -> dict[str, str]:
         """benchmark -> the reference benchmark it names (``perfkit_reference``) in one run."""
         rows = self._db.execute(
@@ -377,6 +421,7 @@ class History:
         ).fetchall()
         return {str(row[0]): str(row[1]) for row in rows if row[1]}
 
+    @_guarded
     def process_medians(
         self, benchmark: str, run_ids: Sequence[int]
     ) -> dict[int, tuple[float, ...] | None]:
@@ -389,6 +434,7 @@ class History:
         ).fetchall()
         return {int(row[0]): _finite(row[1]) for row in rows}
 
+    @_guarded
     def verdicts(self, run_id: int) -> tuple[VerdictRecord, ...]:
         """The regression gate's verdicts recorded for a (head) run, by benchmark."""
         return load_verdicts(self._db, run_id)
@@ -412,7 +458,7 @@ class History:
         tracks; pinned (the default) keeps the run's raw samples through every prune."""
         if not name.strip():
             raise InputError("a baseline name cannot be empty; pass a name such as main")
-        with _translated_errors(self._path), write_transaction(self._db, "setting a baseline"):
+        with self._writing("setting a baseline"):
             self.run(run_id)
             self._db.execute(
                 "INSERT INTO baselines (name, run_id, pinned, created, note, branch) "
@@ -426,7 +472,7 @@ class History:
     def set_baseline_pinned(self, name: str, pinned: bool) -> Baseline:
         """Pin or unpin baseline ``name``; UnknownBaseline if there is none. An unpinned
         baseline's run is pruned like any other (the baseline keeps pointing at it)."""
-        with _translated_errors(self._path), write_transaction(self._db, "pinning a baseline"):
+        with self._writing("pinning a baseline"):
             self.baseline(name)
             self._db.execute("UPDATE baselines SET pinned = ? WHERE name = ?", [int(pinned), name])
         return self.baseline(name)
@@ -434,11 +480,12 @@ class History:
     def delete_baseline(self, name: str) -> Baseline:
         """Delete baseline ``name`` (its run stays) and return what it was; UnknownBaseline if
         there is none."""
-        with _translated_errors(self._path), write_transaction(self._db, "deleting a baseline"):
+        with self._writing("deleting a baseline"):
             baseline = self.baseline(name)
             self._db.execute("DELETE FROM baselines WHERE name = ?", [name])
         return baseline
 
+    @_guarded
     def baseline(self, name: str) -> Baseline:
         """The baseline called ``name``; UnknownBaseline if there is none."""
         rows = list(self._db.query("SELECT * FROM baselines WHERE name = ?", [name]))
@@ -451,6 +498,7 @@ class History:
             )
         return baseline_record(rows[0])
 
+    @_guarded
     def baselines(self, branch: str | None = None) -> list[Baseline]:
         """Every baseline (tracking ``branch`` when given), by name."""
         where, params = ("WHERE branch = ? ", [branch]) if branch is not None else ("", [])
@@ -464,6 +512,7 @@ class History:
     def prune(self, days: float = 90, now: datetime | None = None) -> PruneResult:
         """Drop raw samples of runs older than ``days`` (after writing their daily summaries),
         keeping pinned baselines intact; one transaction."""
+        self._check_before_writing()
         with _translated_errors(self._path):
             return prune_history(self._db, days, now if now is not None else now_utc())
 
@@ -473,6 +522,7 @@ class History:
         """Read every capture folder's summary.json (all validated first), then store them in one
         transaction; re-ingesting a folder changes nothing."""
         captures = [read_profile_summary(folder) for folder in folders]
+        self._check_before_writing()
         with _translated_errors(self._path):
             return store_profiles(self._db, captures, str(self._path))
 
@@ -486,9 +536,33 @@ class History:
     def to_single_file(self) -> None:
         """Write the WAL back into the database file and leave WAL mode, so the file alone holds
         the history (to copy or rename it while closed). The next ``open`` returns to WAL."""
+        self._check_before_writing()
         with _translated_errors(self._path):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.execute("PRAGMA journal_mode = DELETE")
+
+
+def _configured(conn: sqlite3.Connection, where: Path, busy_timeout: float) -> Database:
+    """The store's connection settings (module docstring), WAL, and the schema brought up to
+    date."""
+    deadline = time.monotonic() + busy_timeout
+    with _translated_errors(where):
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+    while True:
+        try:
+            with _translated_errors(where):
+                db.enable_wal()
+                apply_migrations(db, str(where))
+            return db
+        except StoreBusy:
+            # Several processes creating one history race for the switch to WAL, which needs
+            # the file to themselves: SQLite answers "locked" at once instead of waiting, so
+            # wait here, within the same busy timeout.
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager
@@ -507,10 +581,7 @@ def _translated_errors(where: Path) -> Iterator[None]:
     except sqlite3.DatabaseError as exc:
         if type(exc) is not sqlite3.DatabaseError:
             raise  # IntegrityError & co: a bug or a trigger, not a damaged file
-        raise StoreCorrupt(
-            f"{where}: not a usable SQLite database ({exc}); pass --db with a history file, "
-            "or move this file away to start a new history"
-        ) from exc
+        raise damaged(where, exc) from exc
 
 
 def _pause_for_test(rows: int) -> None:
@@ -519,15 +590,6 @@ def _pause_for_test(rows: int) -> None:
     )
     sys.stderr.flush()
     time.sleep(float(os.environ.get(_PAUSE_SECONDS_ENV, "60")))
-
-
-# One encoder for every JSON column: json.dumps with these options builds a new one per call,
-# a third of the cost of encoding one result's metadata.
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _dumps(value: object) -> str:
-    return _JSON.encode(value)
 
 
 def _lenient_object(text: str | None) -> dict[str, Any]:

@@ -23,7 +23,10 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last datetime in UTC
+        raise ValueError(f"a timestamp out of range in UTC: {text!r}") from None
 
 
 def format_timestamp(moment: datetime) -> str:

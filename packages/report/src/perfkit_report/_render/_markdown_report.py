@@ -99,7 +99,8 @@ def _latest_line(dashboard: Dashboard) -> str:
     run = dashboard.latest_run
     if run is None:
         return "**Latest run:** none yet."
-    parts = [f"**Latest run:** #{run.id}"]
+    # "run 12", not "#12": GitHub links #12 to the repository's issue or pull request 12.
+    parts = [f"**Latest run:** run {run.id}"]
     if run.started:
         parts.append(f"started {esc(run.started[:19].replace('T', ' '))} UTC")
     if run.commit_sha:

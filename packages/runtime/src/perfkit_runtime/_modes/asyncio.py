@@ -96,7 +96,7 @@ class AsyncRef(AgentRef):
     async def _drain_async(self, limit: int) -> None:
         q = self._q
         k = min(len(q), limit)
-        done = 0
+        done = flushed = 0  # counted before a possible stop, as in AgentRef._drain
         for done in range(1, k + 1):
             try:
                 msg = q.popleft()
@@ -104,15 +104,19 @@ class AsyncRef(AgentRef):
                 done -= 1
                 break
             if type(msg) is Envelope:
+                self._processed += done - flushed
+                flushed = done
                 if not await self._envelope_async(msg):
                     break
                 continue
             try:
                 await _maybe_await(self._handler()(msg))
             except Exception as exc:
+                self._processed += done - flushed
+                flushed = done
                 if not await self._failed_async(msg, exc):
                     break
-        self._processed += done
+        self._processed += done - flushed
         if self._room_waiters:
             self._wake_senders()
 
@@ -183,6 +187,8 @@ class AsyncRef(AgentRef):
             await self._wait_room(1)
 
     async def send_batch(self, msgs: Iterable[Any]) -> None:
+        if self._state != RUNNING:
+            self._raise_stopped()
         items = list(msgs)
         step = max(1, min(len(items), self._cap))
         for i in range(0, len(items), step):

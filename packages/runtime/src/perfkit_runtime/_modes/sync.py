@@ -71,10 +71,12 @@ class SyncRef(AgentRef):
         try:
             (self._handle or self._agent.handle)(msg)
         except Exception as exc:
+            self._processed += 1  # before a supervised stop hands the counters on (retire)
             self._failed(msg, exc)
+        else:
+            self._processed += 1
         finally:
             d.dispatching = False
-        self._processed += 1
         if q and self._state != STOPPED:
             d.runq.append(self)
             d.dispatch()
@@ -91,10 +93,16 @@ class SyncRef(AgentRef):
             d.dispatch()
 
     def send(self, msg: Any) -> None:
-        """Deliver ``msg``. Sync mode cannot wait inside a handler, so a full mailbox raises."""
+        """Deliver ``msg``. Sync mode cannot wait inside a handler, so a full mailbox raises.
+        A stopped agent raises AgentStopped (RuntimeClosed once the runtime is closed), as in
+        every mode; ``tell`` records a dead letter instead."""
+        if self._state != RUNNING:
+            self._raise_stopped()
         self.tell(msg)
 
     def send_batch(self, msgs: Iterable[Any]) -> None:
+        if self._state != RUNNING:
+            self._raise_stopped()
         for msg in msgs:
             self.send(msg)
 
