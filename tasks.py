@@ -1,6 +1,13 @@
 """Tasks for people: thin wrappers over nox sessions and the packages' command lines.
 
 `inv --list` shows them. Each task only composes; the work lives in the packages.
+
+Exit codes (docs/ci.md): 0 done, 1 a finding (a regression, a failed benchmark, a profiled
+workload that crashed) or a command that failed, 2 bad usage or input. A tool's own code comes
+through nox unchanged (noxfile.py ``run_passing_code``) and through ``c.run``: a failing command
+stops the task and `inv` exits with that command's code. Numbers are taken as text and checked
+here, so a bad one is exit 2 with one line rather than invoke's traceback (invoke's own parser
+errors, an unknown task or flag, exit 1: that is invoke's code, not a task's).
 """
 
 from __future__ import annotations
@@ -17,6 +24,12 @@ from invoke.tasks import task
 
 HISTORY = "history.db"
 TARGETS = "benchmarks/targets.toml"
+# What `inv test --package` accepts: the packages, the benchmark smoke runs, the root tests.
+_PACKAGES = Path(__file__).parent / "packages"
+TEST_SESSIONS = sorted(
+    [p.name for p in _PACKAGES.iterdir() if (p / "pyproject.toml").exists()]
+    + ["benchmarks", "root"]
+)
 
 
 def _require(tool: str, fix: str) -> None:
@@ -24,10 +37,28 @@ def _require(tool: str, fix: str) -> None:
         raise Exit(f"{tool} is not on PATH; {fix}", code=2)
 
 
-@task(help={"package": "only this package's tests (runtime, bench, profile, report)"})
+def _number(flag: str, text: str, kind: type[int] | type[float], least: float = 0) -> str:
+    """``text`` checked as a number of ``kind`` >= ``least`` and given back as text, or exit 2."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        what = "a whole number" if kind is int else "a number"
+        raise Exit(f"{flag} {text!r}: give {what} >= {least:g}", code=2)
+    return text
+
+
+@task(
+    help={
+        "package": "only these tests: a package (runtime, bench, profile, report), benchmarks or root"
+    }
+)
 def test(c: Context, package: str = "") -> None:
     """Run the test suites, each package in its own isolated environment."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    if package and package not in TEST_SESSIONS:
+        raise Exit(f"--package {package!r}: choose one of {', '.join(TEST_SESSIONS)}", code=2)
     session = f"tests(package='{package}')" if package else "tests"
     c.run(f'nox -s "{session}"', pty=False)
 
@@ -97,10 +128,9 @@ def bench(
             args += [flag, value]
     # warn=True: a run where some benchmarks failed (exit 1) still wrote its file; record it.
     result = c.run(f"nox -s bench -- {shlex.join(args)}", warn=True)
-    if not Path(output).exists():
-        raise Exit(
-            f"the benchmark run wrote no result file ({output}); see the errors above", code=1
-        )
+    code = result.exited if result is not None else 1
+    if code == 2 or not Path(output).exists():  # bad input (2) passes on as it is
+        raise Exit(f"the benchmark run wrote no result file ({output}); see above", code=code or 1)
     c.run(f"nox -s history -- ingest --db {shlex.quote(db)} {shlex.quote(output)}")
     c.run(
         f"nox -s history -- summary --db {shlex.quote(db)} --run latest "
@@ -124,7 +154,7 @@ def profile(
     target: str = "",
     list_: bool = False,
     profiler: str = "all",
-    duration: float = 0.0,
+    duration: str = "",
     benchmark: str = "",
 ) -> None:
     """Profile a target under scalene and memray into profiles/<capture>/ (offline HTML, summary)."""
@@ -136,7 +166,7 @@ def profile(
         raise Exit("name a target: inv profile --target routing (inv profile --list shows them)", 2)
     args = ["run", target, "--profiler", profiler]
     if duration:
-        args += ["--duration", str(duration)]
+        args += ["--duration", _number("--duration", duration, float)]
     if benchmark:
         args += ["--benchmark", benchmark]
     c.run(f"nox -s profile -- {shlex.join(args)}")
@@ -169,9 +199,11 @@ def report(c: Context, db: str = HISTORY, out: str = "reports", targets: str = T
 
 
 @task(help={"db": "history store", "days": "keep raw samples this many days"})
-def prune(c: Context, db: str = HISTORY, days: int = 90) -> None:
+def prune(c: Context, db: str = HISTORY, days: str = "90") -> None:
     """Drop raw samples older than the window (summaries and pinned baselines stay)."""
-    c.run(f"nox -s history -- prune --db {shlex.quote(db)} --days {int(days)}")
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    days = _number("--days", days, float)
+    c.run(f"nox -s history -- prune --db {shlex.quote(db)} --days {shlex.quote(days)}")
 
 
 def _exit_with(result: object, what: str) -> None:
@@ -201,8 +233,8 @@ def regression(
     base: str = "",
     against_baseline: str = "",
     quick: bool = False,
-    pairs: int = 0,
-    budget: float = 0.0,
+    pairs: str = "",
+    budget: str = "",
     suite: str = "",
     k: str = "",
     fail_on: str = "minor",
@@ -216,8 +248,8 @@ def regression(
     for flag, value in (
         ("--base", base),
         ("--against-baseline", against_baseline),
-        ("--pairs", str(pairs) if pairs else ""),
-        ("--budget", str(budget) if budget else ""),
+        ("--pairs", pairs and _number("--pairs", pairs, int, 1)),
+        ("--budget", budget and _number("--budget", budget, float)),
         ("--suite", suite),
         ("-k", k),
     ):
@@ -288,10 +320,10 @@ def baseline(
 )
 def evaluate(
     c: Context,
-    pairs: int = 48,
-    pairs_per_check: int = 12,
+    pairs: str = "48",
+    pairs_per_check: str = "12",
     levels: str = "2,5,10",
-    threshold: float = 1.0,
+    threshold: str = "1",
     suite: str = "",
     target: str = "",
     out: str = "reports/evaluate",
@@ -303,14 +335,17 @@ def evaluate(
         percents = [float(p) for p in levels.split(",") if p.strip()]
     except ValueError:
         raise Exit(f"--levels {levels!r}: write percentages like 2,5,10", code=2) from None
-    if pairs < pairs_per_check or pairs_per_check < 3:
+    pairs = _number("--pairs", pairs, int, 3)
+    pairs_per_check = _number("--pairs-per-check", pairs_per_check, int, 3)
+    threshold = _number("--threshold", threshold, float)
+    if int(pairs) < int(pairs_per_check):
         raise Exit("--pairs must be >= --pairs-per-check >= 3 (one check needs its pairs)", 2)
     common = [
         "--aa",
         "--collect-only",
         "--allow-dirty",
         "--pairs",
-        str(pairs),
+        pairs,
         "--budget",
         "100000",
         "--no-instructions",
@@ -329,9 +364,9 @@ def evaluate(
         evaluate_args += ["--inject", f"{out}/{name}/ab"]
     evaluate_args += [
         "--pairs-per-check",
-        str(pairs_per_check),
+        pairs_per_check,
         "--threshold",
-        f"{threshold:g}",
+        threshold,
         "--targets",
         TARGETS,
         "--db",
