@@ -203,7 +203,9 @@ def test_tooltip_names_the_commit_and_the_value(browser: Browser, dashboard: Any
         tip.wait_for(state="visible", timeout=5_000)
         text = tip.inner_text()
         assert "0023c0ffeec0 (main)" in text  # the last run's commit and branch
-        assert "median: 7" in text and "ns" in text
+        # The chart reads the trend's basis, the ratio to the reference, with its noise band.
+        assert "ratio to message_throughput.tell.queue: 1.1" in text
+        assert "noise low: " in text and "noise high: " in text
         assert watch.errors == []
     finally:
         page.close()

@@ -327,7 +327,7 @@ class History:
     # --- what the reports read ----------------------------------------------------------------
 
     def run_headers(self) -> list[RunHeader]:
-        """Every run's id, times, commit, branch and fingerprint (no order)."""
+        """Every run's id, times, commit, branch, fingerprint, mode and dirty flag (no order)."""
         return [
             RunHeader(
                 id=int(row["id"]),
@@ -336,9 +336,12 @@ class History:
                 commit_sha=row["commit_sha"],
                 branch=row["branch"],
                 fingerprint=_lenient_object(row["fingerprint"]),
+                mode=row["mode"],
+                dirty=None if row["dirty"] is None else bool(row["dirty"]),
             )
             for row in self._db.query(
-                "SELECT id, started, ingested_at, commit_sha, branch, fingerprint FROM runs"
+                "SELECT id, started, ingested_at, commit_sha, branch, fingerprint, mode, dirty "
+                "FROM runs"
             )
         ]
 
