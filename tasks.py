@@ -12,6 +12,7 @@ errors, an unknown task or flag, exit 1: that is invoke's code, not a task's).
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -22,6 +23,9 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+# The nox command the tasks run: `PERFKIT_NOX="nox -R" inv bench` reuses the sessions'
+# environments without reinstalling (the root tests do; so can anyone iterating).
+NOX = os.environ.get("PERFKIT_NOX", "nox")
 HISTORY = "history.db"
 TARGETS = "benchmarks/targets.toml"
 # What `inv test --package` accepts: the packages, the benchmark smoke runs, the root tests.
@@ -67,14 +71,14 @@ def test(c: Context, package: str = "") -> None:
 def check(c: Context) -> None:
     """Lint (ruff) and type-check (mypy strict) the whole workspace."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
-    c.run("nox -s lint typecheck")
+    c.run(f"{NOX} -s lint typecheck")
 
 
 @task
 def example(c: Context) -> None:
     """Run the multi-agent examples from examples/ against a freshly built runtime."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
-    c.run("nox -s example")
+    c.run(f"{NOX} -s example")
 
 
 def _result_path() -> str:
@@ -127,13 +131,13 @@ def bench(
         if value:
             args += [flag, value]
     # warn=True: a run where some benchmarks failed (exit 1) still wrote its file; record it.
-    result = c.run(f"nox -s bench -- {shlex.join(args)}", warn=True)
+    result = c.run(f"{NOX} -s bench -- {shlex.join(args)}", warn=True)
     code = result.exited if result is not None else 1
     if code == 2 or not Path(output).exists():  # bad input (2) passes on as it is
         raise Exit(f"the benchmark run wrote no result file ({output}); see above", code=code or 1)
-    c.run(f"nox -s history -- ingest --db {shlex.quote(db)} {shlex.quote(output)}")
+    c.run(f"{NOX} -s history -- ingest --db {shlex.quote(db)} {shlex.quote(output)}")
     c.run(
-        f"nox -s history -- summary --db {shlex.quote(db)} --run latest "
+        f"{NOX} -s history -- summary --db {shlex.quote(db)} --run latest "
         f"--targets {shlex.quote(TARGETS)}"
     )
     if result is not None and result.exited != 0:
@@ -160,7 +164,7 @@ def profile(
     """Profile a target under scalene and memray into profiles/<capture>/ (offline HTML, summary)."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
     if list_:
-        c.run("nox -s profile -- list")
+        c.run(f"{NOX} -s profile -- list")
         return
     if not target:
         raise Exit("name a target: inv profile --target routing (inv profile --list shows them)", 2)
@@ -169,7 +173,7 @@ def profile(
         args += ["--duration", _number("--duration", duration, float)]
     if benchmark:
         args += ["--benchmark", benchmark]
-    c.run(f"nox -s profile -- {shlex.join(args)}")
+    c.run(f"{NOX} -s profile -- {shlex.join(args)}")
 
 
 @task(
@@ -189,11 +193,11 @@ def report(c: Context, db: str = HISTORY, out: str = "reports", targets: str = T
     captures = sorted(str(p.parent) for p in Path("profiles").glob("*/summary.json"))
     if captures:
         c.run(
-            f"nox -s history -- ingest-profile --db {shlex.quote(db)} {shlex.join(captures)}",
+            f"{NOX} -s history -- ingest-profile --db {shlex.quote(db)} {shlex.join(captures)}",
             warn=True,
         )
     c.run(
-        f"nox -s history -- render --db {shlex.quote(db)} --out {shlex.quote(out)} "
+        f"{NOX} -s history -- render --db {shlex.quote(db)} --out {shlex.quote(out)} "
         f"--targets {shlex.quote(targets)}"
     )
 
@@ -203,7 +207,7 @@ def prune(c: Context, db: str = HISTORY, days: str = "90") -> None:
     """Drop raw samples older than the window (summaries and pinned baselines stay)."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
     days = _number("--days", days, float)
-    c.run(f"nox -s history -- prune --db {shlex.quote(db)} --days {shlex.quote(days)}")
+    c.run(f"{NOX} -s history -- prune --db {shlex.quote(db)} --days {shlex.quote(days)}")
 
 
 def _exit_with(result: object, what: str) -> None:
@@ -262,7 +266,7 @@ def regression(
     ):
         if on:
             args.append(flag)
-    _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the gate")
+    _exit_with(c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True), "the gate")
 
 
 @task(
@@ -303,7 +307,7 @@ def baseline(
         if branch:
             args += ["--branch", branch]
     args += ["--db", db]
-    _exit_with(c.run(f"nox -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
+    _exit_with(c.run(f"{NOX} -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
 
 
 @task(
@@ -358,7 +362,7 @@ def evaluate(
         args = [*common, "--out", f"{out}/{name}"]
         if percent is not None:
             args += ["--inject-head", f"{percent:g}"]
-        _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
+        _exit_with(c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
     evaluate_args = ["evaluate", "--aa", f"{out}/aa/ab"]
     for name, _ in sessions[1:]:
         evaluate_args += ["--inject", f"{out}/{name}/ab"]
@@ -376,4 +380,6 @@ def evaluate(
         "--json",
         f"{out}/evaluation.json",
     ]
-    _exit_with(c.run(f"nox -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report")
+    _exit_with(
+        c.run(f"{NOX} -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report"
+    )

@@ -24,6 +24,8 @@ def user_environment() -> dict[str, str]:
     """The caller's environment less the outer nox session's virtualenv marker, so each inner
     nox builds its own sessions as it does for a user."""
     env = dict(os.environ)
+    # inv's nox reuses the environments it built before, without reinstalling (tasks.py NOX).
+    env["PERFKIT_NOX"] = "nox -R"
     env.pop("VIRTUAL_ENV", None)
     env.pop("NOX_CURRENT_SESSION", None)
     return env
@@ -57,6 +59,6 @@ def run() -> Run:
 def history(tmp_path: Path, run: Run) -> Path:
     """A history.db holding one run (pyperf's telco example), made with the real CLI."""
     db = tmp_path / "history.db"
-    done = run("nox", "-s", "history", "--", "ingest", "--db", str(db), str(PYPERF_FILE))
+    done = run("nox", "-R", "-s", "history", "--", "ingest", "--db", str(db), str(PYPERF_FILE))
     assert done.returncode == 0, done.stderr
     return db
