@@ -57,6 +57,7 @@ def tests(session: nox.Session, package: str) -> None:
             "./packages/runtime[fast]",
             "./packages/bench",
             "./packages/report",  # the toolkit suite measures perfkit-report itself
+            "./packages/profile[all]",  # the gate's --profile-regressions step (test_gate_profiles)
             *BENCH_DEPS,
             "pytest",
             "pytest-timeout",
@@ -128,7 +129,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def profile(session: nox.Session) -> None:
-    """Profile a target's workload under scalene and memray (perfkit-profile ARGS; default: list)."""
+    """Profile a target under scalene, memray and py-spy (perfkit-profile ARGS; default: list)."""
     # perfkit-bench is installed beside perfkit-profile so `perfkit-profile` can ask
     # `python -m perfkit_bench list --json` for the registry; neither imports the other.
     # perfkit-report is the workload of the toolkit suite (target "report"), as in `bench`.

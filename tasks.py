@@ -148,7 +148,7 @@ def bench(
     help={
         "target": "the target to profile (spawning, routing, serialization, history, database, load)",
         "list": "list the targets and the workload each one profiles",
-        "profiler": "scalene, memray or all (default all)",
+        "profiler": "scalene, memray, py-spy or all (default all)",
         "duration": "seconds the workload runs under each profiler (default 5)",
         "benchmark": "profile this benchmark id of the target instead of its default",
     }
@@ -161,7 +161,8 @@ def profile(
     duration: str = "",
     benchmark: str = "",
 ) -> None:
-    """Profile a target under scalene and memray into profiles/<capture>/ (offline HTML, summary)."""
+    """Profile a target under scalene, memray and py-spy into profiles/<capture>/ (offline pages,
+    the CPU flame graph and its folded stacks, summary.json)."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
     if list_:
         c.run(f"{NOX} -s profile -- list")
@@ -228,7 +229,8 @@ def _exit_with(result: object, what: str) -> None:
         "k": "only benchmarks whose id contains this text or matches this glob",
         "fail_on": "minor, major or critical: the least severity that fails (default minor)",
         "allow_dirty": "measure uncommitted changes as the head",
-        "profile_regressions": "profile regressed benchmarks on both sides, diff in the comment",
+        "profile_regressions": "profile regressed benchmarks on both sides: differential flame "
+        "graphs in OUT/profile-diffs/, the growing frames in the comment",
         "db": "history store for the verdicts",
     }
 )

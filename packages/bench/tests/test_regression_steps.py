@@ -19,7 +19,12 @@ from perfkit_bench._exceptions import GateError
 from perfkit_bench._regression._count import count_instructions
 from perfkit_bench._regression._options import GateOptions, Workspace
 from perfkit_bench._regression._pairs import Pairs
-from perfkit_bench._regression._profiles import regressed
+from perfkit_bench._regression._profiles import (
+    artifact_url,
+    comment_command,
+    diff_command,
+    regressed,
+)
 from perfkit_bench._regression._select import selection
 from perfkit_bench._regression._tools import Clock, run_tool
 from perfkit_bench._regression._verdict import Check, more_wanted
@@ -199,6 +204,34 @@ def test_regressed_benchmarks_once_each_in_order(tmp_path: Path) -> None:
         )
     )
     assert regressed(verdict) == ["b", "c"]
+
+
+def test_profile_diffs_are_json_and_perfkit_report_writes_the_comment(tmp_path: Path) -> None:
+    diff = diff_command(Path("py"), "base/cap", "head/cap", tmp_path / "profile-diffs" / "a.b")
+    assert diff == [
+        "py", "-m", "perfkit_profile", "diff", "--format", "json",
+        "--out", str(tmp_path / "profile-diffs" / "a.b"), "base/cap", "head/cap",
+    ]  # fmt: skip
+    diffs = [tmp_path / "profile-diffs" / "a.b" / "diff.json"]
+    command = comment_command(Path("py"), tmp_path, diffs, ["c.d"], "https://x.example/r/1")
+    assert command[:4] == ["py", "-m", "perfkit_report", "append-profile-diffs"]
+    assert command[command.index("--comment") + 1] == str(tmp_path / "comment.md")
+    assert command[command.index("--artifact-root") + 1] == str(tmp_path)
+    assert command[command.index("--artifact-url") + 1] == "https://x.example/r/1"
+    assert command[command.index("--missing") + 1] == "c.d"
+    assert command[-1] == str(diffs[0])
+    assert "--artifact-url" not in comment_command(Path("py"), tmp_path, diffs, [], None)
+
+
+def test_the_artifact_link_is_the_actions_run_page() -> None:
+    environ = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "o/perfkit",
+        "GITHUB_RUN_ID": "123",
+    }
+    assert artifact_url(environ) == "https://github.com/o/perfkit/actions/runs/123"
+    assert artifact_url({**environ, "GITHUB_RUN_ID": ""}) is None
+    assert artifact_url({}) is None
 
 
 def test_tool_codes_0_1_2_are_answers_others_a_crash() -> None:

@@ -434,6 +434,9 @@ def test_interrupt_kills_workers(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A process inherits an ignored SIGINT (a shell's background job, nohup), and Python
+        # then never raises KeyboardInterrupt: give the command Ctrl-C as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 30

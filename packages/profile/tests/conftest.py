@@ -58,6 +58,62 @@ def spin_then_fail(loops):
     raise ValueError("boom: the workload failed on purpose")
 """
 
+# A request handler in three stages of about equal cost, and one more stage whose function name
+# is hostile markup (set on its code object, so profilers report it as the function's name; no
+# ``;``, which folded stacks cannot carry in a name). The head's copy makes ``route`` three times
+# slower: the differential flame graph must find it.
+HOSTILE = '<img src=x onerror="window.pwned=1">&amp</script><b>x'
+SHOP = """
+import types
+from time import perf_counter
+
+ROUTE = {route}
+HOSTILE = {hostile}
+
+
+def parse():
+    total = 0
+    for i in range(400):
+        total += i ^ 3
+    return total
+
+
+def route():
+    total = 0
+    for i in range(ROUTE):
+        total += i * 7
+    return total
+
+
+def render():
+    total = 0
+    for i in range(400):
+        total += i % 5
+    return total
+
+
+def _hostile():
+    total = 0
+    for i in range(200):
+        total += i
+    return total
+
+
+hostile = types.FunctionType(
+    _hostile.__code__.replace(co_name=HOSTILE, co_qualname=HOSTILE), globals(), HOSTILE
+)
+
+
+def handle(loops):
+    t0 = perf_counter()
+    for _ in range(loops):
+        parse()
+        route()
+        render()
+        hostile()
+    return perf_counter() - t0
+"""
+
 REGISTRY = [
     {
         "id": "tiny.churn",
@@ -137,6 +193,35 @@ def cli(
 @pytest.fixture
 def run_cli() -> RunCli:
     return cli
+
+
+@pytest.fixture(scope="session")
+def pyspy_pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """py-spy captures of ``shop:handle`` in a base checkout and in a head checkout where
+    ``route`` is three times slower, and their ``diff --format json``."""
+    root = tmp_path_factory.mktemp("pyspy-pair")
+    folders: dict[str, Path] = {}
+    for side, route in (("base", 400), ("head", 1200)):
+        suites = root / side / "benchmarks"
+        suites.mkdir(parents=True)
+        (suites / "shop.py").write_text(
+            textwrap.dedent(SHOP.format(route=route, hostile=repr(HOSTILE)))
+        )
+        done = cli(
+            "run", "shop:handle", "--profiler", "py-spy", "--duration", "2", "--rate", "200",
+            "--suites", str(suites), "--out", str(root / "profiles" / side), "-q", cwd=root,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        folders[side] = Path(done.stdout.strip())
+    diff = cli("diff", str(folders["base"]), str(folders["head"]), "--format", "json", cwd=root)
+    assert diff.returncode == 0, diff.stderr
+    return {
+        "root": root,
+        **folders,
+        "diff": json.loads(diff.stdout),
+        "stderr": diff.stderr,
+        "hostile": HOSTILE,
+    }
 
 
 @pytest.fixture(scope="session")

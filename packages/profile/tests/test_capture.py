@@ -1,4 +1,4 @@
-"""Real captures under scalene and memray: folder layout, summary.json, crash handling."""
+"""Real captures under scalene, memray and py-spy: folder layout, summary.json, crash handling."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_run_prints_the_capture_folder_and_exits_0(capture_all: dict[str, Any]) 
     assert folder.parent.name == "profiles"
 
 
-def test_folder_holds_both_tools_outputs(capture_all: dict[str, Any]) -> None:
+def test_folder_holds_every_tools_outputs(capture_all: dict[str, Any]) -> None:
     folder: Path = capture_all["folder"]
     names = {path.name for path in folder.iterdir()}
     assert {
@@ -45,13 +45,17 @@ def test_folder_holds_both_tools_outputs(capture_all: dict[str, Any]) -> None:
         "memray-stats.json",
         "memray-leaks.json",
         "memray.log",
+        "pyspy.folded",
+        "pyspy-flamegraph.html",
+        "pyspy.log",
+        "pyspy-driver.json",
     } <= names
 
 
 def test_summary_schema(capture_all: dict[str, Any]) -> None:
     folder: Path = capture_all["folder"]
     summary = load_summary(folder)
-    assert summary["version"] == SUMMARY_VERSION == 1
+    assert summary["version"] == SUMMARY_VERSION == 2
     assert set(REQUIRED_KEYS) <= set(summary)
     assert summary["target"] == "churning"
     assert summary["workload"] == "tiny:churn"
@@ -63,7 +67,8 @@ def test_summary_schema(capture_all: dict[str, Any]) -> None:
     assert isinstance(summary["branch"], str)
     assert summary["command"][:2] == ["perfkit-profile", "run"]
     assert summary["duration_s"] > 0
-    assert set(summary["tools"]) == {"scalene", "memray", "python"}
+    assert set(summary["tools"]) == {"scalene", "memray", "py-spy", "python"}
+    assert summary["profilers"] == ["scalene", "memray", "py-spy"]
     assert all(isinstance(v, str) and v for v in summary["tools"].values())
     assert summary["errors"] == []
     assert isinstance(summary["peak_memory_bytes"], int)
@@ -100,11 +105,42 @@ def test_summary_names_the_workload_hotspots(capture_all: dict[str, Any]) -> Non
     assert runs["memray"]["operations"] > 0
     assert runs["scalene"]["loops"] >= 1
     assert runs["memray"]["exit_code"] == 0
+    assert runs["py-spy"]["exit_code"] == 0
+    assert runs["py-spy"]["operations"] > 0
+
+
+def test_summary_names_the_top_cpu_frames(capture_all: dict[str, Any]) -> None:
+    summary = load_summary(capture_all["folder"])
+    assert summary["pyspy"]["rate"] == 100
+    assert summary["pyspy"]["native"] is False
+    assert summary["pyspy"]["idle"] is False
+    assert summary["pyspy"]["samples"] > 0
+    by_self = summary["top_frames_self"]
+    by_total = summary["top_frames_total"]
+    assert by_self and by_total
+    assert set(by_self[0]) >= {
+        "function", "file", "line", "self_samples", "self_percent", "total_samples",
+        "total_percent",
+    }  # fmt: skip
+    assert by_self == sorted(by_self, key=lambda item: -item["self_samples"])
+    assert by_total == sorted(by_total, key=lambda item: -item["total_samples"])
+    # The workload's function is on (almost) every sample; the driver is not listed at all.
+    churn = next(item for item in by_total if item["function"] == "churn")
+    assert churn["file"].endswith("tiny.py")
+    assert churn["total_percent"] > 60
+    assert by_total[0]["function"] == "churn"
+    assert not any(item["file"].endswith("_driver.py") for item in by_self + by_total)
+    assert all(item["self_samples"] <= item["total_samples"] for item in by_self)
 
 
 def test_html_reports_are_sealed_offline(capture_all: dict[str, Any]) -> None:
     folder: Path = capture_all["folder"]
-    for name in ("scalene.html", "memray-flamegraph.html", "memray-leaks.html"):
+    for name in (
+        "scalene.html",
+        "memray-flamegraph.html",
+        "memray-leaks.html",
+        "pyspy-flamegraph.html",
+    ):
         html = (folder / name).read_text(encoding="utf-8")
         assert "Content-Security-Policy" in html[:5000], name
         assert external_references(html) == [], name
@@ -141,9 +177,10 @@ def test_crashing_workload_keeps_partial_profiles_and_exits_1(
     folder = Path(done.stdout.strip())
     folder = folder if folder.is_absolute() else project / folder
     summary = load_summary(folder)
-    assert len(summary["errors"]) == 2
+    assert len(summary["errors"]) == 3
     assert summary["errors"][0].startswith("scalene: the workload raised ValueError: boom")
     assert summary["errors"][1].startswith("memray: the workload raised ValueError: boom")
+    assert summary["errors"][2].startswith("py-spy: the workload raised ValueError: boom")
     # The tools' output up to the crash is kept and summarised.
     assert summary["files"]["scalene_json"] == "scalene.json"
     assert any(item["function"] == "spin_then_fail" for item in summary["top_cpu"])
@@ -151,3 +188,5 @@ def test_crashing_workload_keeps_partial_profiles_and_exits_1(
     assert summary["files"]["memray_flamegraph"] == "memray-flamegraph.html"
     assert (folder / "memray-flamegraph.html").stat().st_size > 0
     assert "Traceback" in (folder / "memray.log").read_text()
+    assert summary["files"]["pyspy_folded"] == "pyspy.folded"
+    assert any(item["function"] == "spin_then_fail" for item in summary["top_frames_total"])

@@ -152,7 +152,7 @@ def test_bad_option_values_are_exit_2(project: Path, capsys: pytest.CaptureFixtu
     assert main([]) == 2
 
 
-@pytest.mark.parametrize("missing", ["scalene", "memray"])
+@pytest.mark.parametrize("missing", ["scalene", "memray", "py-spy"])
 def test_missing_profiler_names_the_extra(
     project: Path,
     capsys: pytest.CaptureFixture[str],

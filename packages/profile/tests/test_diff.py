@@ -1,4 +1,4 @@
-"""perfkit-profile diff: growth tables from two summaries, as text and as escaped Markdown."""
+"""perfkit-profile diff: growth tables from two summaries, as text and as JSON (never Markdown)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from perfkit_profile import diff_summaries, render_markdown
+from perfkit_profile import diff_summaries
 from perfkit_profile._cli import main
-from perfkit_profile._diff import escape_markdown, normalize_file
+from perfkit_profile._diff_json import diff_json
+from perfkit_profile._frames import normalize_file
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -119,29 +120,21 @@ def test_without_operation_counts_totals_are_compared() -> None:
     diff = diff_summaries(before, head())
     assert not diff.per_operation
     assert diff.changes["bytes"][0].before == 2000
-    assert "run totals" in render_markdown(diff)
+    assert diff_json(diff, "no stacks")["per_operation"] is False
 
 
-def test_markdown_escapes_names_from_outside() -> None:
+def test_json_keeps_names_from_outside_raw() -> None:
+    # perfkit-report escapes them for Markdown; the JSON carries what the profiler wrote.
     nasty = "f|`x`<script>&[y](z)\n_b_"
     after = head()
     after["top_cpu"].append({"function": nasty, "file": HEAD_SRC, "line": 1, "cpu_percent": 9.0})
     after["branch"] = "feat/<b>|x"
-    text = render_markdown(diff_summaries(summary(), after))
-    assert "f\\|\\`x\\`&lt;script&gt;&amp;\\[y\\](z)<br>\\_b\\_" in text
-    assert "<script>" not in text
-    assert "feat/&lt;b&gt;\\|x" in text
-    for line in text.splitlines():
-        if line.startswith("| ") and "function" not in line and "---" not in line:
-            # every table row keeps its column count: no unescaped pipe slipped in
-            assert line.replace("\\|", "").count("|") in (5, 6), line
-
-
-def test_escape_markdown_order() -> None:
-    assert escape_markdown("a&lt;") == "a&amp;lt;"
-    assert escape_markdown("\\|") == "\\\\\\|"
-    assert escape_markdown("x\r\ny") == "x<br>y"
-    assert escape_markdown("bell\x07") == "bell\\x07"
+    document = diff_json(diff_summaries(summary(), after), "A has no py-spy stacks")
+    assert document["after"]["branch"] == "feat/<b>|x"
+    assert nasty in [row["function"] for row in document["functions"]["cpu_percent"]]
+    assert document["frames"] is None
+    assert document["frames_missing"] == "A has no py-spy stacks"
+    assert json.loads(json.dumps(document)) == document
 
 
 def _write(folder: Path, data: dict[str, Any]) -> Path:
@@ -150,15 +143,35 @@ def _write(folder: Path, data: dict[str, Any]) -> Path:
     return folder
 
 
-def test_cli_markdown_from_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_from_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = _write(tmp_path / "a", summary())
     b = _write(tmp_path / "b", head())
-    assert main(["diff", str(a), str(b / "summary.json"), "--format", "md"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("### Profile diff: routing\n")
-    assert "#### CPU share (% of samples): functions that grew most" in out
-    assert "| route | perfkit\\_runtime/\\_router.py | 20.0 | 35.0 | +15.0 pts (+75 %) |" in out
-    assert "#### allocated bytes per operation: functions that grew most" in out
+    assert main(["diff", str(a), str(b / "summary.json"), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["version"] == 1
+    assert document["target"] == "routing"
+    assert document["per_operation"] is True
+    assert document["functions"]["cpu_percent"][0] == {
+        "function": "route",
+        "file": "perfkit_runtime/_router.py",
+        "before": 20.0,
+        "after": 35.0,
+    }
+    assert document["frames"] is None  # these summaries have no py-spy stacks
+    assert "has no py-spy stacks" in document["frames_missing"]
+    assert "no differential flame graph" in captured.err
+
+
+def test_markdown_is_perfkit_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _write(tmp_path / "a", summary())
+    assert main(["diff", str(a), str(a), "--format", "md"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert "perfkit-report append-profile-diffs" in lines[0]
+    assert "--format json" in lines[0]
 
 
 def test_cli_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,9 +191,11 @@ def test_cli_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_cli_bad_summaries_are_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = _write(tmp_path / "a", summary())
-    future = _write(tmp_path / "future", summary(version=2))
+    future = _write(tmp_path / "future", summary(version=3))
     assert main(["diff", str(a), str(future)]) == 2
-    assert "summary version 2; this perfkit-profile reads version 1" in capsys.readouterr().err
+    assert (
+        "summary version 3; this perfkit-profile reads versions 1 and 2" in capsys.readouterr().err
+    )
     assert main(["diff", str(a), str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     broken = _write(tmp_path / "broken", {"version": 1})
@@ -201,7 +216,7 @@ def test_diff_of_a_real_capture(
     for item in slower["top_alloc"]:
         item["bytes"] *= 3
     other = _write(tmp_path / "other", slower)
-    done = run_cli("diff", str(folder), str(other), "--format", "md", cwd=tmp_path)
+    done = run_cli("diff", str(folder), str(other), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "| churn | " in done.stdout
+    assert "│ churn " in done.stdout
     assert "+10.0 pts" in done.stdout

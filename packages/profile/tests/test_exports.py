@@ -25,7 +25,6 @@ EXPECTED = {
     "__version__",
     "diff_summaries",
     "load_summary",
-    "render_markdown",
 }
 
 

@@ -1,4 +1,4 @@
-"""Offline HTML: the seal, and a headless Chromium that draws the flame graph with no network."""
+"""Offline HTML: the seal, and a headless Chromium that draws the flame graphs with no network."""
 
 from __future__ import annotations
 
@@ -94,5 +94,65 @@ def test_scalene_page_renders_offline(browser: Any, capture_all: dict[str, Any])
     page.wait_for_selector("text=tiny.py", timeout=15_000)
     # scalene's page probes a local model server; the seal blocks it before any request.
     assert [url for url in requests if not url.startswith(("file://", "data:"))] == []
+    assert errors == []
+    page.close()
+
+
+def _frame_names(page: Any) -> list[str]:
+    return list(
+        page.eval_on_selector_all(
+            "#chart svg g.frame", "nodes => nodes.map(n => n.getAttribute('name') || '')"
+        )
+    )
+
+
+def _hostile_name_is_text(page: Any, hostile: str) -> None:
+    """The hostile frame is drawn, its name shown literally, and none of its markup ran."""
+    label = page.locator("#chart svg g.frame", has=page.locator(f"text={hostile}")).first
+    assert label.count() == 1
+    names = _frame_names(page)
+    assert any(name.startswith(hostile + " (benchmarks/shop.py") for name in names), names
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img").count() == 0
+    assert page.locator("#chart b, #top b").count() == 0
+    cells = page.eval_on_selector_all("#top td", "cells => cells.map(c => c.textContent)")
+    assert hostile in cells
+
+
+@pytest.mark.slow
+def test_cpu_flame_graph_is_drawn_offline(browser: Any, pyspy_pair: dict[str, Any]) -> None:
+    page, requests, errors = _open(browser, pyspy_pair["head"] / "pyspy-flamegraph.html")
+    page.wait_for_selector("#chart svg g.frame rect", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelectorAll('#chart .d3-flame-graph-label')[1]?.textContent", timeout=5_000
+    )
+    names = _frame_names(page)
+    assert len(names) >= 5
+    assert any(name.startswith("route (benchmarks/shop.py:") for name in names), names
+    tooltip = page.locator("#chart svg g.frame title").first.text_content()
+    assert "samples (" in tooltip and "self" in tooltip
+    assert page.locator("#top caption").first.text_content() == "Functions by self time"
+    _hostile_name_is_text(page, pyspy_pair["hostile"])
+    assert [url for url in requests if not url.startswith("file://")] == []
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_differential_flame_graph_is_drawn_offline(
+    browser: Any, pyspy_pair: dict[str, Any]
+) -> None:
+    page, requests, errors = _open(browser, pyspy_pair["head"] / "diff-flamegraph.html")
+    page.wait_for_selector("#chart svg g.frame rect", timeout=15_000)
+    route = page.locator('#chart svg g.frame[name^="route (benchmarks/shop.py:"]').first
+    # The frame that grew most gets the warmest colour; its tooltip has both sides' counts.
+    assert route.locator("rect").get_attribute("fill") == "rgb(255,0,0)"
+    tooltip = route.locator("title").text_content() or ""
+    assert "\nB: self " in tooltip and "\nA: self " in tooltip
+    assert "of A's time per operation" in tooltip
+    first_row = page.locator("#top table").first.locator("tr").nth(1).locator("td").first
+    assert first_row.text_content() == "route"
+    _hostile_name_is_text(page, pyspy_pair["hostile"])
+    assert [url for url in requests if not url.startswith("file://")] == []
     assert errors == []
     page.close()

@@ -30,6 +30,14 @@ RUNS = 24
 # background requests of its own (component updates, safe browsing) that would show up as
 # network traffic the page did not make.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# The pages of a capture, as perfkit-profile's summary.json names them (stub files here).
+PAGES = {
+    "pyspy_flamegraph": "pyspy-flamegraph.html",
+    "scalene_html": "scalene.html",
+    "memray_flamegraph": "memray-flamegraph.html",
+    "memray_leaks": "memray-leaks.html",
+    "pyspy_folded": "pyspy.folded",
+}
 ARTIFACTS = Path(os.environ.get("PERFKIT_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
 TARGETS = """
 version = 1
@@ -103,7 +111,28 @@ def dashboard(
             S(XSS, [1e-6] * 8, suite="external", target=XSS),
         ],
     )
-    capture = profile_folder(folder / "profiles" / "2026-11-20-abc-routing")
+    capture = profile_folder(
+        folder / "profiles" / "2026-11-20-abc-routing",
+        version=2,
+        files=PAGES,
+        create=tuple(PAGES.values()),
+        top_frames_self=[
+            {
+                "function": XSS,
+                "file": "benchmarks/x.py",
+                "line": 3,
+                "self_percent": 41.0,
+                "total_percent": 41.0,
+            },
+            {
+                "function": "SyncRef.tell",
+                "file": "perfkit_runtime/_ref.py",
+                "line": 493,
+                "self_percent": 30.0,
+                "total_percent": 80.0,
+            },
+        ],
+    )
     with History.open(db) as history:
         history.pin_baseline("release-0.1", ids[4])
         history.ingest_profiles([capture])
@@ -264,6 +293,38 @@ def test_a_hostile_benchmark_name_is_text_and_runs_nothing(
         assert page.locator("img").count() == 0
         assert watch.dialogs == []
         assert watch.errors == []
+    finally:
+        page.close()
+
+
+def test_profile_links_show_the_cpu_flame_graph_beside_scalene_and_memray(
+    browser: Browser, dashboard: Any
+) -> None:
+    page, watch = _open(browser, dashboard.html)
+    try:
+        card = page.locator(".card.bench", has_text="message_throughput.tell.asyncio").first
+        names = card.locator("p.links a").all_inner_texts()
+        assert names == [
+            "routing",
+            "CPU flame graph",
+            "scalene",
+            "memray peak memory",
+            "memray leaks",
+        ]
+        href = card.locator("p.links a", has_text="CPU flame graph").get_attribute("href")
+        assert href is not None and href.endswith("pyspy-flamegraph.html")
+        # The profiles table lists every file, the pages first; its top CPU cell is py-spy's
+        # top frame, whose name is markup: shown as text.
+        row = page.locator("#profiles tr", has_text="routing").first
+        assert row.locator("a").all_inner_texts()[:2] == ["CPU flame graph", "scalene"]
+        assert XSS in row.inner_text()
+        assert page.locator("img").count() == 0
+        analysis = page.locator("body").inner_text()
+        assert f"CPU frame (py-spy) self 41.0 %, total 41.0 %: {XSS}" in analysis
+        target = (dashboard.html.parent / href).resolve()
+        page.goto(target.as_uri())
+        assert page.locator("body").inner_text() == "profile"
+        assert watch.outside == [] and watch.errors == [] and watch.dialogs == []
     finally:
         page.close()
 

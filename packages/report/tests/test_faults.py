@@ -55,7 +55,15 @@ def start_ingest(db: Path, *files: Path, env: dict[str, str]) -> subprocess.Pope
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **env},
+        preexec_fn=sigint_by_default,
     )
+
+
+def sigint_by_default() -> None:
+    """Ctrl-C reaches the child even when this test runs where SIGINT is ignored (a shell's
+    background job, nohup): a process inherits SIG_IGN and Python then never raises
+    KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def counts_and_integrity(db: Path) -> tuple[int, int, str]:

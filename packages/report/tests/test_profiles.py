@@ -71,7 +71,10 @@ def _without(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (lambda document: None, "summary.json: missing; pass a capture folder"),
         (lambda document: "{not json", "not valid JSON"),
         (lambda document: '{"version": 1, "x": NaN}', "not valid JSON"),
-        (_with(version=2), "summary version 2 is not supported"),
+        (
+            _with(version=3),
+            "summary version 3 is not supported; this perfkit-report reads versions 1 and 2",
+        ),
         (_without("target"), "no target; re-run perfkit-profile"),
         (_with(captured="yesterday"), "is not ISO 8601"),
         (_with(files={"x": "../../etc/passwd"}), "leaves the capture folder"),
@@ -132,3 +135,78 @@ def test_hotspots_appear_in_the_analysis_and_recommendations(
         "**mt.a** (100 % over max 1.00 µs) has no step in its history, so the gap is in the "
         "design: start from Router.route (perfkit\\_runtime/\\_router.py:120), 31.5 % of CPU"
     ) in analysis
+
+
+# py-spy's lists as perfkit-profile writes them in a version 2 summary (docs/profiling.md).
+FRAMES = {
+    "version": 2,
+    "top_frames_self": [
+        {
+            "function": "SyncRef.tell",
+            "file": "/venv/lib/python3.11/site-packages/perfkit_runtime/_ref.py",
+            "line": 493,
+            "self_samples": 366,
+            "self_percent": 70.656,
+            "total_samples": 421,
+            "total_percent": 81.274,
+        },
+        {
+            "function": "<b>hot|spot</b>",
+            "file": "benchmarks/_common.py",
+            "line": 43,
+            "self_samples": 55,
+            "self_percent": 10.618,
+            "total_samples": 55,
+            "total_percent": 10.618,
+        },
+    ],
+    "top_frames_total": [],
+    "pyspy": {"rate": 100, "native": False, "idle": False, "samples": 518},
+}
+
+
+def test_a_version_2_summary_reads_py_spys_frames(
+    tmp_path: Path, profile_folder: Callable[..., Path]
+) -> None:
+    folder = profile_folder(tmp_path / "cap", **FRAMES)
+    capture = read_profile_summary(folder)
+    spot = capture.top_frames[0]
+    assert (spot.function, spot.line) == ("SyncRef.tell", 493)
+    assert (spot.cpu_percent, spot.total_percent) == (70.656, 81.274)
+    assert capture.top_cpu[0].function == "Router.route"  # version 1's keys, as before
+    old = read_profile_summary(profile_folder(tmp_path / "old"))
+    assert old.top_frames == ()
+
+
+def test_the_analysis_names_the_top_cpu_frames_of_the_latest_capture(
+    tmp_path: Path,
+    synthetic: Callable[..., Any],
+    series_type: Any,
+    profile_folder: Callable[..., Path],
+) -> None:
+    synthetic(tmp_path / "h.db", [series_type("mt.a", [2e-6] * 12, target="routing")])
+    older = profile_folder(tmp_path / "profiles" / "old", captured="2026-11-19T10:00:00Z")
+    latest = profile_folder(
+        tmp_path / "profiles" / "new",
+        files={
+            "pyspy_flamegraph": "cpu.html",
+            "scalene_html": "s.html",
+            "memray_flamegraph": "m.html",
+        },
+        create=("cpu.html", "s.html", "m.html"),
+        **FRAMES,
+    )
+    with History.open(tmp_path / "h.db") as history:
+        history.ingest_profiles([older, latest])
+        report = render_report(history, tmp_path / "out", None)
+    analysis = report.analysis.read_text(encoding="utf-8")
+    assert (
+        "    - CPU frame (py-spy) self 70.7 %, total 81.3 %: SyncRef.tell "
+        "(/venv/lib/python3.11/site-packages/perfkit\\_runtime/\\_ref.py:493)"
+    ) in analysis
+    assert "&lt;b&gt;hot\\|spot&lt;/b&gt;" in analysis  # escaped like every outside string
+    assert "<b>hot" not in analysis
+    # The pages first, named for people: the CPU flame graph beside scalene's and memray's.
+    files = next(line for line in analysis.splitlines() if line.startswith("    - files: "))
+    assert files.index("[CPU flame graph](") < files.index("[scalene](")
+    assert files.index("[scalene](") < files.index("[memray peak memory](")

@@ -142,7 +142,7 @@ def test_missing_profile_files_and_folders_are_reported(
     markdown = report.markdown.read_text(encoding="utf-8")
     assert "scalene\\_html file scalene.html is missing" in markdown
     assert "the capture folder" in markdown and "cap-load is missing" in markdown
-    assert "[memray\\_flamegraph](../profiles/cap-routing/flame.html)" in markdown
+    assert "[memray peak memory](../profiles/cap-routing/flame.html)" in markdown
     html = report.html.read_text(encoding="utf-8")
     assert 'href="../profiles/cap-routing/flame.html"' in html
     assert "scalene_html file scalene.html is missing" in html

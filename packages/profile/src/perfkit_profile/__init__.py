@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from perfkit_profile._diff import ProfileDiff, diff_summaries, render_markdown
+from perfkit_profile._diff import ProfileDiff, diff_summaries
 from perfkit_profile._exceptions import (
     CaptureFailed,
     InputError,
@@ -44,7 +44,6 @@ __all__ = [
     "__version__",
     "diff_summaries",
     "load_summary",
-    "render_markdown",
 ]
 
 try:

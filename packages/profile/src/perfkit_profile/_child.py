@@ -130,15 +130,15 @@ def append_log(log: Path, part: Path) -> None:
 def driver_record(child: ChildResult, result: dict[str, Any] | None) -> dict[str, Any]:
     """What summary.json keeps of one profiled process: its command and exit code (None: killed
     at the timeout), and from the driver's result the workload kind, the calibrated loops, the
-    calls made, the operations run (loops summed over calls, calibration included) and the
-    seconds spent inside measured calls."""
+    calls made, the operations run (loops summed over calls, calibration included), the
+    seconds spent inside measured calls and the process's CPU seconds at the end."""
     record: dict[str, Any] = {
         "command": child.command,
         "exit_code": child.returncode,
         "wall_s": round(child.wall_s, 3),
     }
     if result is not None:
-        for key in ("kind", "loops", "operations", "workload_s", "error"):
+        for key in ("kind", "loops", "operations", "workload_s", "cpu_s", "error"):
             record[key] = result.get(key)
         record["calls"] = len(result.get("calls") or [])
     return record

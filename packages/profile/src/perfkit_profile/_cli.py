@@ -21,17 +21,21 @@ from typing import Any
 from rich.console import Console
 
 from perfkit_profile._capture import DEFAULT_TOP, CaptureOptions, capture
-from perfkit_profile._diff import diff_summaries, render_markdown, render_rich
+from perfkit_profile._diff import diff_summaries, render_rich
+from perfkit_profile._diff_flamegraph import differential_flamegraph, render_frames_rich
+from perfkit_profile._diff_json import diff_json
 from perfkit_profile._exceptions import (
     CaptureFailed,
     InputError,
     LeakFound,
     PerfkitProfileError,
+    ProfilerUnavailable,
     UsageError,
 )
 from perfkit_profile._leaks import check_leaks, render_leaks
 from perfkit_profile._overhead import measure_overhead, render_overhead
 from perfkit_profile._progress import make_progress
+from perfkit_profile._pyspy import DEFAULT_RATE, PySpySettings
 from perfkit_profile._registry import (
     RegistryEntry,
     default_entry,
@@ -51,6 +55,11 @@ DEFAULT_OUT = Path("profiles")
 # Five seconds: about 500 scalene samples at its 10 ms interval, and several 0.1 s calls.
 DEFAULT_DURATION = 5.0
 DEFAULT_TIMEOUT = 600.0
+# Markdown for PR comments is perfkit-report's: one escaper for every Markdown writer.
+MARKDOWN_MOVED = (
+    "diff writes no Markdown any more: `perfkit-profile diff A B --format json > diff.json`, "
+    "then `perfkit-report append-profile-diffs --comment comment.md diff.json`"
+)
 # A wide console when stdout is a file or a pipe: rich would otherwise wrap tables at 80 columns.
 _PIPE_WIDTH = 160
 
@@ -91,7 +100,8 @@ def _exit_code(exc: PerfkitProfileError) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Profile benchmark workloads under scalene and memray; leak checks; diffs.",
+        description="Profile benchmark workloads under scalene, memray and py-spy; leak checks; "
+        "diffs.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for add in (_add_run, _add_list, _add_leaks, _add_diff, _add_overhead):
@@ -103,8 +113,8 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run = commands.add_parser(
         "run",
         help="profile a target's workload (or MODULE:FUNCTION) into profiles/<capture>/",
-        description="Profile one workload under scalene and memray into OUT/<UTC time>-<commit>-"
-        "<target>/ with summary.json; prints that folder.",
+        description="Profile one workload under scalene, memray and py-spy into OUT/<UTC time>-"
+        "<commit>-<target>/ with summary.json; prints that folder.",
     )
     _add_workload(run)
     run.add_argument(
@@ -135,6 +145,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=DEFAULT_TOP,
         help=f"entries per top_* list in summary.json (default {DEFAULT_TOP})",
     )
+    _add_pyspy(run)
     _add_common(run)
     run.set_defaults(handler=_run)
 
@@ -176,17 +187,28 @@ def _add_leaks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = commands.add_parser(
-        "diff", help="functions whose CPU share, bytes or allocations grew from A to B"
+        "diff",
+        help="functions whose CPU share, bytes or allocations grew from A to B; the "
+        "differential CPU flame graph",
+        description="Tables of the functions that grew from A to B, and diff-flamegraph.html "
+        "(B's py-spy stacks coloured by the change from A) in B's folder or --out.",
     )
     diff.add_argument("before", type=Path, metavar="A", help="summary.json or its capture folder")
     diff.add_argument("after", type=Path, metavar="B", help="summary.json or its capture folder")
     diff.add_argument(
         "--format",
-        choices=["text", "md"],
+        choices=["text", "json", "md"],
         default="text",
-        help="text: tables for a terminal; md: Markdown for a PR comment (default text)",
+        help="text: tables for a terminal; json: the diff as data, which `perfkit-report "
+        "append-profile-diffs` renders into a PR comment (default text)",
     )
     diff.add_argument("--limit", type=_positive_int, default=10, help="rows per table (default 10)")
+    diff.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write diff-flamegraph.html here (default: B's capture folder)",
+    )
     diff.set_defaults(handler=_diff)
 
 
@@ -215,6 +237,7 @@ def _add_overhead(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="taskset -c CPUS for every process; 'none' to not pin (default 0)",
     )
     overhead.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _add_pyspy(overhead)
     _add_common(overhead)
     overhead.set_defaults(handler=_overhead)
 
@@ -253,6 +276,31 @@ def _add_workload(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help='keyword arguments for the function, e.g. \'{"mode": "threads"}\'',
     )
+
+
+def _add_pyspy(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("py-spy")
+    group.add_argument(
+        "--rate",
+        type=_positive_int,
+        default=DEFAULT_RATE,
+        metavar="HZ",
+        help=f"py-spy samples per second (default {DEFAULT_RATE})",
+    )
+    group.add_argument(
+        "--native",
+        action="store_true",
+        help="py-spy: also sample C frames (x86-64 Linux and Windows only)",
+    )
+    group.add_argument(
+        "--idle",
+        action="store_true",
+        help="py-spy: also count threads that wait (default: CPU time only)",
+    )
+
+
+def _pyspy_settings(args: argparse.Namespace) -> PySpySettings:
+    return PySpySettings(rate=args.rate, native=args.native, idle=args.idle)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -303,11 +351,19 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         top=args.top,
         command=[PROG, *args.argv],
+        pyspy=_pyspy_settings(args),
     )
     repo_dir = args.suites if args.suites.is_dir() else Path.cwd()
     with make_progress(quiet=args.quiet) as progress:
         result = capture(workload, options, progress, repo_dir=repo_dir)
     print(result.folder)
+    if result.unavailable:
+        for error in result.errors:
+            if error not in result.unavailable:
+                print(f"{PROG}: {error}", file=sys.stderr)
+        raise ProfilerUnavailable(
+            f"{result.unavailable[0]}; the other profilers' outputs are in {result.folder}"
+        )
     if result.errors:
         raise CaptureFailed(
             f"the capture in {result.folder} has {len(result.errors)} error(s); "
@@ -371,14 +427,23 @@ def _leaks(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if args.format == "md":
+        raise UsageError(MARKDOWN_MOVED)
     before = load_summary(args.before)
     after = load_summary(args.after)
     diff = diff_summaries(before, after, limit=args.limit)
-    if args.format == "md":
-        sys.stdout.write(render_markdown(diff))
+    frames = differential_flamegraph(
+        (args.before, before), (args.after, after), out=args.out, limit=args.limit
+    )
+    if isinstance(frames, str) and args.format != "text":  # the text tables say it themselves
+        print(f"{PROG}: no differential flame graph: {frames}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(diff_json(diff, frames), indent=2, allow_nan=False))
         return 0
     width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    render_rich(diff, Console(file=sys.stdout, width=width, highlight=False))
+    console = Console(file=sys.stdout, width=width, highlight=False)
+    render_rich(diff, console)
+    render_frames_rich(frames, console)
     return 0
 
 
@@ -394,6 +459,7 @@ def _overhead(args: argparse.Namespace) -> int:
             affinity=None if args.affinity == "none" else args.affinity,
             timeout=args.timeout,
             progress=progress,
+            pyspy=_pyspy_settings(args),
         )
     print(json.dumps(report.as_json(), indent=2) if args.json else render_overhead(report))
     return 0

@@ -17,26 +17,22 @@ allocates more in total. So they are divided by the operations each memray run c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from perfkit_profile._frames import normalize_file
+from perfkit_profile._terminal import cell as _cell
 
 __all__ = [
     "Change",
     "ProfileDiff",
     "diff_summaries",
-    "escape_markdown",
-    "render_markdown",
     "render_rich",
 ]
-
-# Path prefixes after which a file's identity begins: installed packages and the stdlib.
-_ROOTS = re.compile(r"^.*(?:site-packages|dist-packages|/lib/python\d+\.\d+)/")
 
 METRICS = ("cpu_percent", "bytes", "count")
 _TITLES = {
@@ -72,18 +68,6 @@ class ProfileDiff:
     per_operation: bool
     changes: dict[str, list[Change]] = field(default_factory=dict)
     headline: list[tuple[str, float | None, float | None]] = field(default_factory=list)
-
-
-def normalize_file(path: str) -> str:
-    """A file's path from its package or suite folder on (see the module docstring)."""
-    text = path.replace("\\", "/")
-    if text.startswith("<"):
-        return text  # <frozen importlib._bootstrap>, <string>
-    stripped = _ROOTS.sub("", text)
-    if stripped != text:
-        return stripped
-    parts = [part for part in text.split("/") if part]
-    return "/".join(parts[-2:])
 
 
 def _operations(summary: Mapping[str, Any]) -> float | None:
@@ -193,73 +177,7 @@ def _change(before: float | None, after: float | None, metric: str = "") -> str:
     return text
 
 
-# ------------------------------------------------------------------ Markdown
-
-# Order matters: the backslash first (it escapes the others), then ``&`` before the entities
-# that introduce it.
-_MARKDOWN = (
-    ("\\", "\\\\"),
-    ("&", "&amp;"),
-    ("<", "&lt;"),
-    (">", "&gt;"),
-    ("|", "\\|"),
-    ("`", "\\`"),
-    ("*", "\\*"),
-    ("_", "\\_"),
-    ("[", "\\["),
-    ("]", "\\]"),
-)
-
-
-def escape_markdown(text: str) -> str:
-    """Text safe in a GitHub Markdown table cell: literal characters, one line."""
-    for raw, escaped in _MARKDOWN:
-        text = text.replace(raw, escaped)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
-
-
-def render_markdown(diff: ProfileDiff) -> str:
-    target = escape_markdown(str(diff.after.get("target", "?")))
-    lines = [
-        f"### Profile diff: {target}",
-        "",
-        f"- A: {escape_markdown(_side(diff.before))}",
-        f"- B: {escape_markdown(_side(diff.after))}",
-        "",
-        "| | A | B | change |",
-        "|---|---:|---:|---:|",
-    ]
-    for label, before, after in diff.headline:
-        lines.append(f"| {label} | {_fmt(before)} | {_fmt(after)} | {_change(before, after)} |")
-    for metric in METRICS:
-        lines += ["", f"#### {_title(diff, metric)}", ""]
-        rows = diff.changes.get(metric) or []
-        if not rows:
-            lines.append("No function grew.")
-            continue
-        lines += ["| function | file | A | B | change |", "|---|---|---:|---:|---:|"]
-        for change in rows:
-            lines.append(
-                f"| {escape_markdown(change.function)} | {escape_markdown(change.file)} | "
-                f"{_fmt(change.before, metric)} | {_fmt(change.after, metric)} | "
-                f"{_change(change.before, change.after, metric)} |"
-            )
-    if not diff.per_operation:
-        lines += [
-            "",
-            "Bytes and allocations are run totals: a summary lacks memray's operation count, so "
-            "they are not divided by the work done.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 # ------------------------------------------------------------------ terminal
-
-
-def _cell(text: str) -> str:
-    """Outside text for a rich cell: markup brackets and control characters made literal."""
-    return escape("".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text))
 
 
 def render_rich(diff: ProfileDiff, console: Console) -> None:

@@ -20,7 +20,8 @@ SPEC.json::
   any profiler starts.
 - ``profile`` mode calibrates ``loops`` so one call takes about ``min_call_s`` (like pyperf's
   calibration: double until the returned time reaches it), then calls until ``duration`` seconds
-  of wall time have passed in all, or exactly ``iterations`` times after calibration.
+  of wall time have passed in all, or exactly ``iterations`` times after calibration; the result
+  has the operations run (loops summed over every call) and the process's CPU seconds.
 - ``leaks`` mode calls the workload ``warmup`` times, then ``iterations`` times, and after each call
   records the bytes and blocks tracemalloc still sees (after ``gc.collect()``), excluding the
   tracer's own and this file's allocations.
@@ -140,6 +141,9 @@ def _profile(
     result["wall_s"] = time.perf_counter() - start
     result["workload_s"] = sum(c["wall_s"] for c in measured)
     result["operations"] = sum(c["loops"] or 1 for c in calls)
+    # CPU seconds of the whole process so far, every thread, start-up and import included: what
+    # a sampling profiler's samples of this process add up to (see _stack_diff).
+    result["cpu_s"] = time.process_time()
 
 
 def _calibrate(call: Callable[[int | None, bool], float | None], min_call_s: float) -> int:

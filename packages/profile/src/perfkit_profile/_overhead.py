@@ -1,7 +1,7 @@
 """What a profiler costs: the workload's wall time with and without it, in the same run.
 
 The machine drifts by 8-15 % between runs, so the modes are measured *interleaved*: each round
-runs the bare driver, the driver under scalene and the driver under memray once, in an order
+runs the bare driver and the driver under each profiler once, in an order
 that rotates from round to round, and the figures are medians over rounds. Every process runs
 the same fixed work (``loops`` calibrated once, bare, then ``iterations`` calls) pinned to one
 CPU with ``taskset -c`` when it is available, so the two cores do not blur the comparison.
@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from perfkit_profile._child import driver_path, read_json, run_child, tail, write_spec
-from perfkit_profile._exceptions import WorkloadFailed
+from perfkit_profile._exceptions import ProfilerUnavailable, WorkloadFailed
 from perfkit_profile._progress import Progress
+from perfkit_profile._pyspy import PySpySettings, check_attach, record_command
 from perfkit_profile._scalene import scalene_options
 from perfkit_profile._tool import require
 from perfkit_profile._workload import Workload, check_workload
@@ -83,18 +84,25 @@ def measure_overhead(
     affinity: str | None,
     timeout: float,
     progress: Progress,
+    pyspy: PySpySettings | None = None,
 ) -> OverheadReport:
     versions = {name: require(name) for name in profilers}
+    pyspy = pyspy or PySpySettings()
     pin = ["taskset", "-c", affinity] if affinity and shutil.which("taskset") else []
     modes = [BARE, *profilers]
     with tempfile.TemporaryDirectory(prefix="perfkit-overhead-") as tmp:
         scratch = Path(tmp)
         with progress.step(f"importing {workload.func}"):
             workload = check_workload(workload, scratch)
+        denied = check_attach(pyspy, scratch) if "py-spy" in profilers else None
+        if denied:
+            raise ProfilerUnavailable(denied)
         loops = None
         if workload.kind == "time":
             with progress.step("calibrating loops (bare)"):
-                first = _run(workload, BARE, scratch, "calibrate", pin, {"iterations": 0}, timeout)
+                first = _run(
+                    workload, BARE, scratch, "calibrate", pin, {"iterations": 0}, timeout, pyspy
+                )
                 loops = first.get("loops")
         fixed = {"iterations": iterations, "loops": loops, "duration": None}
         report = OverheadReport(
@@ -112,7 +120,7 @@ def measure_overhead(
             order = modes[index % len(modes) :] + modes[: index % len(modes)]
             with progress.step(f"round {index + 1}/{rounds}: {', '.join(order)}"):
                 for mode in order:
-                    result = _run(workload, mode, scratch, f"r{index}", pin, fixed, timeout)
+                    result = _run(workload, mode, scratch, f"r{index}", pin, fixed, timeout, pyspy)
                     report.workload_s[mode].append(float(result["workload_s"]))
                     report.process_s[mode].append(float(result["process_s"]))
     return report
@@ -126,6 +134,7 @@ def _run(
     pin: list[str],
     budget: dict[str, Any],
     timeout: float,
+    pyspy: PySpySettings,
 ) -> dict[str, Any]:
     result_path = scratch / f"{mode}-{tag}-result.json"
     spec = write_spec(
@@ -145,6 +154,9 @@ def _run(
             sys.executable, "-m", "memray", "run", "-q", "-f", "--trace-python-allocators",
             "-o", str(out), *driver,
         ]  # fmt: skip
+    elif mode == "py-spy":
+        folded = scratch / f"pyspy-{tag}.folded"
+        command = record_command(pyspy, folded, [sys.executable, *driver])
     else:
         command = [sys.executable, *driver]
     child = run_child([*pin, *command], log=scratch / f"{mode}-{tag}.log", timeout=timeout)

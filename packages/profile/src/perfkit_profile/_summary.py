@@ -16,6 +16,7 @@ from perfkit_profile._exceptions import SummaryError
 
 __all__ = [
     "FILE_KEYS",
+    "READABLE_VERSIONS",
     "REQUIRED_KEYS",
     "SUMMARY_NAME",
     "SUMMARY_VERSION",
@@ -27,7 +28,13 @@ __all__ = [
 # 1 (2026-11-27): first version: target, workload, kwargs, captured, commit, branch, command,
 #   duration_s, tools, peak_memory_bytes, allocations, top_cpu, top_lines, top_alloc, files,
 #   errors; extra keys: benchmark, kind, dirty, profilers, runs, memray, scalene.
-SUMMARY_VERSION = 1
+# 2 (2026-12-03): py-spy: top_frames_self and top_frames_total (functions by self and total
+#   samples), a pyspy object (rate, native, idle, samples, sampling_errors), files pyspy_folded,
+#   pyspy_flamegraph, pyspy_log, pyspy_driver, runs["py-spy"], tools["py-spy"]. Every version 1
+#   key keeps its meaning, so a version 1 file reads as a version 2 file without py-spy (the new
+#   lists empty, the pyspy object absent): readers of version 2 accept both.
+SUMMARY_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SUMMARY_NAME = "summary.json"
 
 REQUIRED_KEYS = (
@@ -58,6 +65,8 @@ FILE_KEYS = (
     "memray_flamegraph",
     "memray_stats",
     "memray_leaks",
+    "pyspy_folded",
+    "pyspy_flamegraph",
 )
 
 
@@ -93,10 +102,11 @@ def load_summary(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SummaryError(f"{file} is not a JSON object")
     version = data.get("version")
-    if version != SUMMARY_VERSION:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise SummaryError(
-            f"{file} has summary version {version!r}; this perfkit-profile reads version "
-            f"{SUMMARY_VERSION}: re-capture it, or use the perfkit-profile that wrote it"
+            f"{file} has summary version {version!r}; this perfkit-profile reads versions "
+            f"{readable}: re-capture it, or use the perfkit-profile that wrote it"
         )
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
@@ -105,5 +115,8 @@ def load_summary(path: Path) -> dict[str, Any]:
         )
     for key in ("top_cpu", "top_lines", "top_alloc", "errors"):
         if not isinstance(data[key], list):
+            raise SummaryError(f"{file}: {key} is not a list")
+    for key in ("top_frames_self", "top_frames_total"):
+        if not isinstance(data.setdefault(key, []), list):
             raise SummaryError(f"{file}: {key} is not a list")
     return data

@@ -1,9 +1,10 @@
 """The profilers as tools: whether one can run here, its version, the budget, what it produced.
 
-scalene and memray are optional (the ``scalene``, ``memray`` and ``all`` extras), so
-:func:`require` is the one place that says which extra to install, or why a tool cannot run on
-this machine. Both run as ``python -m scalene`` / ``python -m memray`` with this interpreter, so
-they profile the same environment perfkit-profile was installed into.
+scalene, memray and py-spy are optional (the ``scalene``, ``memray``, ``py-spy`` and ``all``
+extras), so :func:`require` is the one place that says which extra to install, or why a tool
+cannot run on this machine. scalene and memray run as ``python -m scalene`` / ``python -m
+memray`` with this interpreter, py-spy as the program its wheel installs beside it, so they
+profile the same environment perfkit-profile was installed into.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from perfkit_profile._exceptions import ProfilerUnavailable
 
 __all__ = ["PROFILERS", "Budget", "ToolReport", "installed_version", "require"]
 
-PROFILERS = ("scalene", "memray")
+PROFILERS = ("scalene", "memray", "py-spy")
 
 # The oldest versions whose command lines this package speaks: scalene 2.4 introduced
 # `scalene run` / `scalene view --standalone`; memray 1.20 is the first checked with
-# `flamegraph --no-web` (the offline flame graph) and `stats --json`.
-_MINIMUM = {"scalene": (2, 4), "memray": (1, 20)}
+# `flamegraph --no-web` (the offline flame graph) and `stats --json`; py-spy 0.4 is the first
+# that reads CPython 3.12 and the one checked here (`record --format raw --function`).
+_MINIMUM = {"scalene": (2, 4), "memray": (1, 20), "py-spy": (0, 4)}
 # memray records allocations through LD_PRELOAD-style interposition available on these only.
 _MEMRAY_PLATFORMS = ("linux", "darwin")
 
@@ -88,8 +90,7 @@ def require(name: str) -> str:
     if version is None:
         raise ProfilerUnavailable(
             f"{name} is not installed in this environment ({sys.executable}): {extra}"
-            + (" or pass --profiler memray" if name == "scalene" else "")
-            + (" or pass --profiler scalene" if name == "memray" else "")
+            + (" or pass --profiler scalene" if name != "scalene" else " or pass --profiler memray")
         )
     if name == "memray" and not sys.platform.startswith(_MEMRAY_PLATFORMS):
         raise ProfilerUnavailable(

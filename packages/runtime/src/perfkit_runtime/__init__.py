@@ -22,8 +22,11 @@ from perfkit_runtime._exceptions import (
     UnknownAddress,
 )
 from perfkit_runtime._history import History, HistoryRecord, HistoryStats
+from perfkit_runtime._modes.asyncio import AsyncRef
+from perfkit_runtime._modes.sync import SyncRef
+from perfkit_runtime._modes.threads import ThreadRef
 from perfkit_runtime._pool import AgentPool, PoolStats
-from perfkit_runtime._ref import AgentRef, AsyncRef, SyncRef, ThreadRef
+from perfkit_runtime._ref import AgentRef
 from perfkit_runtime._router import (
     BroadcastGroup,
     ConsistentHashGroup,

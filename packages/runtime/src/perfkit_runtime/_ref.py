@@ -1,133 +1,56 @@
-"""Agent references: the handle users send through, and the agent's mailbox and state behind it.
+"""Agent references: the handle users send through, and the agent's life behind it.
 
-One ``AgentRef`` subclass per delivery mode keeps each hot path free of mode checks:
+``AgentRef`` holds what every mode shares: identity, ``tell``/``tell_batch``, draining a batch of
+messages, ask/stop/start envelopes, supervision, stopping and dead letters, statistics. One
+subclass per delivery mode (``_modes/sync.py``, ``threads.py``, ``asyncio.py``) adds scheduling,
+``send``, ``ask`` and ``wait_stopped``, which keeps each hot path free of mode checks.
 
-- ``SyncRef``: messages run in the caller's thread; a tell from outside a handler returns after the
-  message (and everything it caused) has been handled, a tell from inside a handler is queued and
-  runs after the current handler returns (run to completion, no recursion).
-- ``ThreadRef``: a pool of worker threads runs agents that have mail; an agent runs on one worker
-  at a time, so its handler never runs concurrently with itself.
-- ``AsyncRef``: agents with mail are scheduled on the event loop with ``call_soon`` (plain
-  ``def`` handlers) or as a task (``async def`` handlers); idle agents cost no task.
+A reference knows its runtime only through its delivery (``_delivery``: the mode's
+``_modes.local.LocalDelivery``), which gives it the runtime's public parts and takes the
+counters of a stopped agent (``retire``).
 
-The mailbox is a ``collections.deque`` with the capacity kept as an int (``sys.maxsize`` when
-unbounded), so the bounded check is one comparison. Measured here, ``queue.Queue`` is 16x slower
-than ``SimpleQueue`` across threads and ``asyncio.Queue`` about 2x slower than a deque plus a
-wake-up, which is why neither is used. A stopped agent gets capacity 0, so the same comparison
-routes messages for it to the slow path that dead-letters them.
-
-Plain messages go into the deque as they are; ``ask``, stop and start requests travel as an
-``_Envelope``, which a ``type(msg) is _Envelope`` check tells apart for free.
+The mailbox (capacity, overflow policies, drops, waiting for room) is ``_mailbox.Mailbox``, the
+base class of ``AgentRef``; a stopped agent's mailbox refuses mail through ``AgentRef._refuse``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from perfkit_runtime._exceptions import (
     AgentStopped,
-    AskTimeout,
-    MailboxFull,
-    ModeError,
     RuntimeClosed,
 )
-from perfkit_runtime._statistics import AgentStats, LatencyRecorder, MailboxStats
+from perfkit_runtime._mailbox import (
+    ASK,
+    MAILBOX_SLOTS,
+    RUNNING,
+    STOP,
+    STOPPED,
+    STOPPING,
+    UNBOUNDED,
+    Envelope,
+    Mailbox,
+    fail_envelope,
+    unwrap,
+)
+from perfkit_runtime._statistics import AgentStats, LatencyRecorder
 
 if TYPE_CHECKING:
     from perfkit_runtime._agent import Agent
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.local import LocalDelivery
 
-__all__ = [
-    "OVERFLOW_POLICIES",
-    "SUPERVISION_POLICIES",
-    "AgentRef",
-    "AsyncRef",
-    "SyncRef",
-    "ThreadRef",
-]
+__all__ = ["SUPERVISION_POLICIES", "AgentRef"]
 
 logger = logging.getLogger("perfkit_runtime")
 
-UNBOUNDED = sys.maxsize
-OVERFLOW_POLICIES = ("block", "drop_newest", "drop_oldest", "fail")
 SUPERVISION_POLICIES = ("resume", "restart", "stop")
 
-RUNNING, STOPPING, STOPPED = "running", "stopping", "stopped"
 
-_ASK, _STOP, _START = 0, 1, 2
-
-
-class _Envelope:
-    """A request that needs more than delivery: an ask (with its reply slot), a stop, a start."""
-
-    __slots__ = ("kind", "msg", "reply")
-
-    def __init__(self, kind: int, msg: Any = None, reply: Any = None) -> None:
-        self.kind = kind
-        self.msg = msg
-        self.reply = reply
-
-
-class _SyncReply:
-    __slots__ = ("error", "ready", "value")
-
-    def __init__(self) -> None:
-        self.ready = False
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def done(self, value: Any) -> None:
-        self.value = value
-        self.ready = True
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.ready = True
-
-
-class _ThreadReply:
-    # A pre-acquired lock is the cheapest cross-thread one-shot signal in CPython: the replier
-    # releases it, the asker's acquire(timeout=...) returns. Cheaper than Event or a Queue.
-    __slots__ = ("error", "lock", "value")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def done(self, value: Any) -> None:
-        self.value = value
-        self.lock.release()
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.lock.release()
-
-
-class _AsyncReply:
-    __slots__ = ("fut",)
-
-    def __init__(self, fut: asyncio.Future[Any]) -> None:
-        self.fut = fut
-
-    def done(self, value: Any) -> None:
-        if not self.fut.done():
-            self.fut.set_result(value)
-
-    def fail(self, error: BaseException) -> None:
-        if not self.fut.done():
-            self.fut.set_exception(error)
-
-
-class AgentRef:
+class AgentRef(Mailbox):
     """Handle to a spawned agent: ``tell``, ``send``, ``ask`` and their batch forms.
 
     ``tell`` never blocks: on a full mailbox it applies the agent's overflow policy. ``send``
@@ -135,26 +58,21 @@ class AgentRef:
     """
 
     __slots__ = (
+        *MAILBOX_SLOTS,
         "__weakref__",
         "_agent",
         "_args",
-        "_cap",
         "_cls",
-        "_dropped",
+        "_delivery",
         "_errors",
         "_handle",
         "_history",
         "_kwargs",
         "_name",
-        "_overflow",
         "_pool",
         "_processed",
-        "_q",
         "_restarts",
-        "_room_waiters",
-        "_rt",
         "_scheduled",
-        "_state",
         "_stop_waiters",
         "_supervision",
         "_timing",
@@ -165,7 +83,7 @@ class AgentRef:
 
     def __init__(
         self,
-        rt: Runtime,
+        delivery: LocalDelivery,
         agent: Agent,
         ident: int,
         name: str | None,
@@ -177,7 +95,8 @@ class AgentRef:
         kwargs: dict[str, Any],
         q: deque[Any] | None = None,
     ) -> None:
-        self._rt = rt
+        self._delivery = delivery
+        rt = delivery.runtime
         self._agent = agent
         self.id = ident
         self._name = name
@@ -202,7 +121,7 @@ class AgentRef:
         self._bind(agent)
 
     def _bind(self, agent: Agent) -> None:
-        agent.runtime = self._rt
+        agent.runtime = self._delivery.runtime
         agent.ref = self
         self._agent = agent
         # _handle holds a wrapper only when timing is on; otherwise the bound method is made per
@@ -242,7 +161,7 @@ class AgentRef:
         if len(q) >= self._cap and not self._make_room(msg):
             return
         if self._history is not None:
-            self._history.record(self.name, _unwrap(msg))
+            self._history.record(self.name, unwrap(msg))
         q.append(msg)
         if not self._scheduled:
             self._schedule()
@@ -259,46 +178,21 @@ class AgentRef:
                 if len(q) >= self._cap and not self._make_room(msg):
                     continue
                 if self._history is not None:
-                    self._history.record(self.name, _unwrap(msg))
+                    self._history.record(self.name, unwrap(msg))
                 q.append(msg)
         if q and not self._scheduled:
             self._schedule()
 
-    def _make_room(self, msg: Any) -> bool:
-        """Slow path of a full (or stopped) mailbox. True: append ``msg`` now; False: it was handled."""
-        if self._state != RUNNING:
-            if self._rt._closed:
-                _fail_envelope(msg, RuntimeClosed("the runtime is closed; create a new Runtime"))
-                raise RuntimeClosed(
-                    f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
-                )
-            _fail_envelope(msg, AgentStopped(f"agent {self.name!r} has stopped"))
-            self._rt.router.dead_letters.add(self.name, _unwrap(msg), "agent stopped")
-            return False
-        policy = self._overflow
-        if policy == "drop_newest":
-            self._dropped += 1
-            _fail_envelope(msg, self._full_error())
-            return False
-        if policy == "drop_oldest":
-            try:
-                old = self._q.popleft()
-            except IndexError:  # capacity 0, or drained meanwhile by a worker
-                if self._cap > 0:
-                    return True
-                self._dropped += 1
-                _fail_envelope(msg, self._full_error())
-                return False
-            self._dropped += 1
-            _fail_envelope(old, self._full_error())
-            return True
-        raise self._full_error()
-
-    def _full_error(self) -> MailboxFull:
-        return MailboxFull(
-            f"mailbox of agent {self.name!r} is full (capacity {self._cap}); use send() to wait "
-            f"for room, raise capacity, or spawn with overflow='drop_oldest'/'drop_newest'"
-        )
+    def _refuse(self, msg: Any) -> bool:
+        """Mail for a stopped agent: a dead letter (its asker fails), or RuntimeClosed."""
+        if self._delivery.closed:
+            fail_envelope(msg, RuntimeClosed("the runtime is closed; create a new Runtime"))
+            raise RuntimeClosed(
+                f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
+            )
+        fail_envelope(msg, AgentStopped(f"agent {self.name!r} has stopped"))
+        self._delivery.dead_letters.add(self.name, unwrap(msg), "agent stopped")
+        return False
 
     def _schedule(self) -> None:
         raise NotImplementedError
@@ -320,7 +214,7 @@ class AgentRef:
             except IndexError:  # drop_oldest took one meanwhile
                 done -= 1
                 break
-            if type(msg) is _Envelope:
+            if type(msg) is Envelope:
                 if not self._envelope(msg):
                     break
                 handle = self._handler()
@@ -335,9 +229,9 @@ class AgentRef:
         if self._room_waiters:
             self._wake_senders()
 
-    def _envelope(self, env: _Envelope) -> bool:
+    def _envelope(self, env: Envelope) -> bool:
         """Handle an ask/stop/start request. False when the agent stopped."""
-        if env.kind == _ASK:
+        if env.kind == ASK:
             try:
                 value = self._handler()(env.msg)
             except Exception as exc:
@@ -346,7 +240,7 @@ class AgentRef:
             env.reply.done(value)
             return True
         self._processed -= 1  # a control request is not a message
-        if env.kind == _STOP:
+        if env.kind == STOP:
             self._finish_stop()
             return False
         self._agent.on_start()
@@ -395,7 +289,7 @@ class AgentRef:
 
     def _after_stop(self) -> None:
         self._dead_letter_rest("agent stopped")
-        self._rt._forget(self)
+        self._delivery.retire(self, self._processed, self._errors, self._dropped)
         if self._room_waiters:
             self._wake_senders()
         self._signal_stopped()
@@ -406,16 +300,16 @@ class AgentRef:
 
     def _dead_letter_rest(self, reason: str) -> None:
         q = self._q
-        dead = self._rt.router.dead_letters
+        dead = self._delivery.dead_letters
         while q:
             try:
                 msg = q.popleft()
             except IndexError:
                 break
-            if type(msg) is _Envelope and msg.kind != _ASK:
+            if type(msg) is Envelope and msg.kind != ASK:
                 continue
-            _fail_envelope(msg, AgentStopped(f"agent {self.name!r} stopped before handling it"))
-            dead.add(self.name, _unwrap(msg), reason)
+            fail_envelope(msg, AgentStopped(f"agent {self.name!r} stopped before handling it"))
+            dead.add(self.name, unwrap(msg), reason)
 
     def _request_stop(self) -> None:
         if self._state != RUNNING:
@@ -423,12 +317,25 @@ class AgentRef:
         self._state = STOPPING
         # Accepted messages are handled first: the stop request queues behind them, past capacity.
         self._cap = 0
-        self._q.append(_Envelope(_STOP))
+        self._q.append(Envelope(STOP))
         if not self._scheduled:
             self._schedule()
 
+    def _abandon(self, reason: str) -> int:
+        """Stop now without handling what is queued (a close that ran out of time).
+
+        The queued messages become dead letters with ``reason``; returns how many there were.
+        """
+        left = sum(1 for m in list(self._q) if type(m) is not Envelope or m.kind == ASK)
+        self._state = STOPPED
+        self._cap = 0
+        self._dead_letter_rest(reason)
+        self._delivery.retire(self, self._processed, self._errors, self._dropped)
+        self._signal_stopped()
+        return left
+
     def _raise_stopped(self) -> None:
-        if self._rt._closed:
+        if self._delivery.closed:
             raise RuntimeClosed("the runtime is closed; create a new Runtime")
         raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to ask it")
 
@@ -439,10 +346,6 @@ class AgentRef:
         pass
 
     # ------------------------------------------------------------------ statistics
-
-    @property
-    def mailbox_depth(self) -> int:
-        return len(self._q)
 
     def statistics(self) -> AgentStats:
         depth = len(self._q)
@@ -459,445 +362,3 @@ class AgentRef:
             utilization=timing.utilization() if timing is not None else None,
             latency=timing.snapshot() if timing is not None else None,
         )
-
-    def mailbox_statistics(self) -> MailboxStats:
-        depth = len(self._q)
-        cap = None if self._cap == UNBOUNDED or self._state != RUNNING else self._cap
-        return MailboxStats(
-            depth=depth,
-            capacity=cap,
-            saturation=(depth / cap) if cap else 0.0,
-            dropped=self._dropped,
-            overflow=self._overflow,
-        )
-
-
-def _fail_envelope(msg: Any, error: BaseException) -> None:
-    if type(msg) is _Envelope and msg.kind == _ASK:
-        msg.reply.fail(error)
-
-
-def _unwrap(msg: Any) -> Any:
-    return msg.msg if type(msg) is _Envelope else msg
-
-
-# ====================================================================== sync mode
-
-
-class SyncRef(AgentRef):
-    """Reference in a ``mode="sync"`` runtime: delivery runs in the caller's thread."""
-
-    __slots__ = ()
-    mode = "sync"
-
-    def tell(self, msg: Any) -> None:
-        """Deliver ``msg``; from outside a handler it is handled before tell returns."""
-        q = self._q
-        if len(q) >= self._cap and not self._make_room(msg):
-            return
-        if self._history is not None:
-            self._history.record(self.name, _unwrap(msg))
-        rt = self._rt
-        if rt._dispatching or self._scheduled or type(msg) is _Envelope:
-            q.append(msg)
-            if not self._scheduled:
-                self._schedule()
-            return
-        # Nothing is running and the mailbox is empty: handle the message right here, skipping
-        # the run queue. Same order and run-to-completion as the queued path, a third cheaper.
-        self._scheduled = True
-        rt._dispatching = True
-        try:
-            (self._handle or self._agent.handle)(msg)
-        except Exception as exc:
-            self._failed(msg, exc)
-        finally:
-            rt._dispatching = False
-        self._processed += 1
-        if q and self._state != STOPPED:
-            rt._runq.append(self)
-            rt._dispatch()
-        else:
-            self._scheduled = False
-            if rt._runq:
-                rt._dispatch()
-
-    def _schedule(self) -> None:
-        self._scheduled = True
-        rt = self._rt
-        rt._runq.append(self)
-        if not rt._dispatching:
-            rt._dispatch()
-
-    def send(self, msg: Any) -> None:
-        """Deliver ``msg``. Sync mode cannot wait inside a handler, so a full mailbox raises."""
-        self.tell(msg)
-
-    def send_batch(self, msgs: Iterable[Any]) -> None:
-        for msg in msgs:
-            self.send(msg)
-
-    def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` and return the handler's return value (its exception is raised)."""
-        if self._state != RUNNING:
-            self._raise_stopped()
-        reply = _SyncReply()
-        self.tell(_Envelope(_ASK, msg, reply))
-        if not reply.ready:
-            self._rt._dispatch()
-        if not reply.ready:
-            raise AskTimeout(
-                f"agent {self.name!r} could not answer: in sync mode an ask made inside a handler "
-                "cannot be answered by an agent that is itself waiting (an ask cycle); use tell, "
-                "or mode='threads'/'asyncio'"
-            )
-        if reply.error is not None:
-            raise reply.error
-        return reply.value
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        """Whether the agent has stopped (sync mode stops complete at once)."""
-        return self._state == STOPPED
-
-
-# ====================================================================== threads mode
-
-
-class ThreadRef(AgentRef):
-    """Reference in a ``mode="threads"`` runtime: a worker pool runs agents that have mail."""
-
-    __slots__ = ()
-    mode = "threads"
-
-    def _schedule(self) -> None:
-        rt = self._rt
-        with rt._sched_lock:
-            if self._scheduled:
-                return
-            self._scheduled = True
-        rt._runq_put(self)
-
-    def _run(self, limit: int) -> None:
-        """Worker side: one batch, then give up the slot and reschedule if mail remains."""
-        self._drain(limit)
-        self._scheduled = False
-        # A tell that saw _scheduled still True before the line above appended its message
-        # before that read, so this check sees it: no wake-up is lost.
-        if self._q and self._state != STOPPED:
-            self._schedule()
-
-    def send(self, msg: Any, timeout: float | None = None) -> None:
-        """Deliver ``msg``, waiting (blocking) for room when the mailbox is full."""
-        while True:
-            if self._state != RUNNING:
-                self._raise_stopped()
-            try:
-                self.tell(msg)
-                return
-            except MailboxFull:
-                if self._overflow != "block":
-                    raise
-            self._wait_room(1, timeout)
-
-    def send_batch(self, msgs: Iterable[Any], timeout: float | None = None) -> None:
-        items = list(msgs)
-        step = max(1, min(len(items), self._cap))
-        for i in range(0, len(items), step):
-            chunk = items[i : i + step]
-            if self._overflow == "block":
-                self._wait_room(len(chunk), timeout)
-            self.tell_batch(chunk)
-
-    def _wait_room(self, n: int, timeout: float | None) -> None:
-        cond = self._rt._room
-        with cond:
-            self._room_waiters += 1
-            try:
-                ok = cond.wait_for(
-                    lambda: self._state != RUNNING or len(self._q) + n <= self._cap, timeout
-                )
-            finally:
-                self._room_waiters -= 1
-        if self._state != RUNNING:
-            self._raise_stopped()
-        if not ok:
-            raise MailboxFull(
-                f"no room in the mailbox of {self.name!r} within {timeout}s; raise the timeout "
-                "or the capacity"
-            )
-
-    def _wake_senders(self) -> None:
-        cond = self._rt._room
-        with cond:
-            cond.notify_all()
-
-    def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` and block until the reply (or ``AskTimeout`` after ``timeout`` s)."""
-        if self._state != RUNNING:
-            self._raise_stopped()
-        reply = _ThreadReply()
-        env = _Envelope(_ASK, msg, reply)
-        if self._overflow == "block" and len(self._q) >= self._cap:
-            self._wait_room(1, timeout)
-        self.tell(env)
-        if not reply.lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise AskTimeout(
-                f"agent {self.name!r} did not reply within {timeout}s; raise the timeout or check "
-                "that its handler returns (a worker blocked in ask() cannot run other agents)"
-            )
-        if reply.error is not None:
-            raise reply.error
-        return reply.value
-
-    def _signal_stopped(self) -> None:
-        event = self._stop_waiters
-        if event is not None:
-            event.set()
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        """Block until the agent has stopped; False on timeout."""
-        if self._state == STOPPED:
-            return True
-        with self._rt._sched_lock:
-            if self._stop_waiters is None:
-                self._stop_waiters = threading.Event()
-            event = self._stop_waiters
-        if self._state == STOPPED:
-            return True
-        return bool(event.wait(timeout))
-
-
-# ====================================================================== asyncio mode
-
-
-def _expire(fut: asyncio.Future[Any], name: str, timeout: float) -> None:
-    if not fut.done():
-        fut.set_exception(
-            AskTimeout(f"agent {name!r} did not reply within {timeout}s; raise the timeout")
-        )
-
-
-class AsyncRef(AgentRef):
-    """Reference in a ``mode="asyncio"`` runtime. ``ask`` and ``send`` are awaitable."""
-
-    __slots__ = ("_async",)
-    mode = "asyncio"
-
-    def _bind(self, agent: Agent) -> None:
-        super()._bind(agent)
-        # An agent with any coroutine hook runs as a task; one with none runs from call_soon.
-        self._async = has_async_hooks(type(agent))
-        if self._async and _is_async(agent.handle) and self._timing is not None:
-            self._handle = self._timing.wrap_async(agent.handle)
-
-    def _schedule(self) -> None:
-        self._scheduled = True
-        self._rt._loop_call_soon(self._run)
-
-    def _run(self) -> None:
-        if self._async:
-            task = self._rt._loop_create_task(self._run_async())
-            self._rt._tasks.add(task)
-            task.add_done_callback(self._rt._tasks.discard)
-            return
-        self._drain(self._rt.batch)
-        if self._q and self._state != STOPPED:
-            self._rt._loop_call_soon(self._run)
-        else:
-            self._scheduled = False
-
-    async def _run_async(self) -> None:
-        q = self._q
-        limit = self._rt.batch
-        while q:
-            await self._drain_async(limit)
-            if self._state == STOPPED:
-                break
-        self._scheduled = False
-        if q and self._state != STOPPED:
-            self._schedule()
-
-    async def _drain_async(self, limit: int) -> None:
-        q = self._q
-        k = min(len(q), limit)
-        done = 0
-        for done in range(1, k + 1):
-            try:
-                msg = q.popleft()
-            except IndexError:
-                done -= 1
-                break
-            if type(msg) is _Envelope:
-                if not await self._envelope_async(msg):
-                    break
-                continue
-            try:
-                await _maybe_await(self._handler()(msg))
-            except Exception as exc:
-                if not await self._failed_async(msg, exc):
-                    break
-        self._processed += done
-        if self._room_waiters:
-            self._wake_senders()
-
-    async def _envelope_async(self, env: _Envelope) -> bool:
-        if env.kind == _ASK:
-            try:
-                value = await _maybe_await(self._handler()(env.msg))
-            except Exception as exc:
-                env.reply.fail(exc)
-                return await self._failed_async(env.msg, exc)
-            env.reply.done(value)
-            return True
-        self._processed -= 1  # a control request is not a message
-        if env.kind == _STOP:
-            await self._finish_stop_async()
-            return False
-        await _maybe_await(self._agent.on_start())
-        return True
-
-    async def _failed_async(self, msg: Any, exc: Exception) -> bool:
-        if self._supervision == "stop":
-            self._errors += 1
-            logger.error(
-                "agent %r failed handling a %s message (stop): %r",
-                self.name,
-                type(msg).__name__,
-                exc,
-                exc_info=exc,
-            )
-            self._state = STOPPING
-            self._cap = 0
-            await self._finish_stop_async()
-            return False
-        return self._failed(msg, exc)  # a restart queues the fresh instance's async on_start
-
-    def _restart_hook(self) -> None:
-        if _is_async(self._agent.on_start):
-            self._q.appendleft(_Envelope(_START))
-        else:
-            self._agent.on_start()
-
-    async def _finish_stop_async(self) -> None:
-        self._state = STOPPED
-        self._cap = 0
-        try:
-            await _maybe_await(self._agent.on_stop())
-        except Exception as exc:
-            self._errors += 1
-            logger.error("agent %r failed in on_stop: %r", self.name, exc, exc_info=exc)
-        self._after_stop()
-
-    async def send(self, msg: Any) -> None:
-        """Deliver ``msg``, waiting for room when the mailbox is full and the policy is block."""
-        while True:
-            if self._state != RUNNING:
-                self._raise_stopped()
-            try:
-                self.tell(msg)
-                return
-            except MailboxFull:
-                if self._overflow != "block":
-                    raise
-            await self._wait_room(1)
-
-    async def send_batch(self, msgs: Iterable[Any]) -> None:
-        items = list(msgs)
-        step = max(1, min(len(items), self._cap))
-        for i in range(0, len(items), step):
-            chunk = items[i : i + step]
-            if self._overflow == "block":
-                await self._wait_room(len(chunk))
-            self.tell_batch(chunk)
-
-    async def _wait_room(self, n: int) -> None:
-        while self._state == RUNNING and len(self._q) + n > self._cap:
-            fut = self._rt._loop_create_future()
-            if not self._room_waiters:
-                self._room_waiters = []
-            self._room_waiters.append(fut)
-            await fut
-        if self._state != RUNNING:
-            self._raise_stopped()
-
-    def _wake_senders(self) -> None:
-        waiters = self._room_waiters
-        self._room_waiters = 0
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
-
-    async def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` and await the reply (``AskTimeout`` after ``timeout`` seconds)."""
-        if self._state != RUNNING:
-            self._raise_stopped()
-        rt = self._rt
-        fut = rt._loop_create_future()
-        env = _Envelope(_ASK, msg, _AsyncReply(fut))
-        if self._overflow == "block" and len(self._q) >= self._cap:
-            await self._wait_room(1)
-        self.tell(env)
-        if timeout is None:
-            return await fut
-        timer = asyncio.get_running_loop().call_later(timeout, _expire, fut, self.name, timeout)
-        try:
-            return await fut
-        finally:
-            timer.cancel()
-
-    def _signal_stopped(self) -> None:
-        waiters = self._stop_waiters
-        if waiters:
-            self._stop_waiters = None
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
-
-    async def wait_stopped(self, timeout: float | None = None) -> bool:
-        """Wait until the agent has stopped; False on timeout."""
-        if self._state == STOPPED:
-            return True
-        fut = self._rt._loop_create_future()
-        if self._stop_waiters is None:
-            self._stop_waiters = []
-        self._stop_waiters.append(fut)
-        try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-
-def _is_async(func: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(func)
-
-
-async def _maybe_await(value: Any) -> Any:
-    if asyncio.iscoroutine(value):
-        return await value
-    return value
-
-
-_ASYNC_HOOKS: dict[type[Any], bool] = {}
-
-
-def has_async_hooks(cls: type[Agent]) -> bool:
-    """Whether any of the class's hooks is ``async def`` (cached: inspect costs ~0.5 µs a call)."""
-    try:
-        return _ASYNC_HOOKS[cls]
-    except KeyError:
-        flag = any(_is_async(getattr(cls, h)) for h in ("handle", "on_start", "on_stop"))
-        _ASYNC_HOOKS[cls] = flag
-        return flag
-
-
-def check_handler_mode(cls: type[Agent], mode: str) -> None:
-    """Reject coroutine handlers/hooks outside asyncio mode, with the fix in the message."""
-    if mode == "asyncio":
-        return
-    for hook in ("handle", "on_start", "on_stop"):
-        if _is_async(getattr(cls, hook)):
-            raise ModeError(
-                f"{cls.__name__}.{hook} is 'async def', which needs Runtime(mode='asyncio'); "
-                f"use that mode or make {hook} a plain 'def'"
-            )

@@ -1,37 +1,27 @@
-"""The Runtime: spawns agents, runs their mailboxes in one of three modes, closes gracefully."""
+"""The Runtime: spawns agents, runs their mailboxes in one of three modes, closes gracefully.
+
+The runtime checks what callers give it and owns the router; how agents run is its delivery's
+job (``_modes``: one module per mode), reached only through the ``_modes.delivery.Delivery``
+protocol. Messages never pass through the runtime: ``spawn`` hands out the mode's reference and
+callers tell it directly (``rt.tell`` is the router's).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import queue
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from itertools import count
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from perfkit_runtime._agent import Agent
 from perfkit_runtime._exceptions import ModeError, RuntimeClosed, SpawnError
 from perfkit_runtime._history import History
+from perfkit_runtime._mailbox import OVERFLOW_POLICIES
+from perfkit_runtime._modes import MODES, Mode, open_delivery
+from perfkit_runtime._modes.delivery import CloseReport
 from perfkit_runtime._pool import AgentPool
-from perfkit_runtime._ref import (
-    _ASK,
-    _START,
-    OVERFLOW_POLICIES,
-    STOPPED,
-    SUPERVISION_POLICIES,
-    AgentRef,
-    AsyncRef,
-    SyncRef,
-    ThreadRef,
-    _Envelope,
-    _is_async,
-    check_handler_mode,
-)
+from perfkit_runtime._ref import SUPERVISION_POLICIES, AgentRef
 from perfkit_runtime._router import (
     GROUP_STRATEGIES,
     BroadcastGroup,
@@ -45,31 +35,12 @@ from perfkit_runtime._statistics import RuntimeStats
 
 __all__ = ["MODES", "CloseReport", "Runtime"]
 
-logger = logging.getLogger("perfkit_runtime")
-
-Mode = Literal["sync", "threads", "asyncio"]
-MODES: tuple[str, ...] = ("sync", "threads", "asyncio")
-_REF_CLASS: dict[str, type[AgentRef]] = {"sync": SyncRef, "threads": ThreadRef, "asyncio": AsyncRef}
-
 # An agent with mail handles up to 256 messages before the next agent gets a turn: large enough
 # that scheduling costs vanish per message, small enough that one busy agent cannot starve others.
 DEFAULT_BATCH = 256
 # Threads give no CPU parallelism under the GIL; four workers let handlers that block (I/O, ask)
 # overlap without paying for many idle threads.
 DEFAULT_WORKERS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class CloseReport:
-    """What a graceful close achieved: agents stopped, and messages left unhandled per agent."""
-
-    stopped: int
-    leftover: dict[str, int] = field(default_factory=dict)
-    timed_out: bool = False
-
-    @property
-    def clean(self) -> bool:
-        return not self.leftover and not self.timed_out
 
 
 class Runtime:
@@ -103,40 +74,14 @@ class Runtime:
         self.history = history
         self.close_timeout = close_timeout
         self.router = Router(dead_letter_limit)
-        self._ref_cls = _REF_CLASS[mode]
         self._ids = count(1)
-        self._closed = False
-        self._close_report: CloseReport | None = None
         self._checked: set[type[Agent]] = set()
-        self._retired = [0, 0, 0, 0]  # messages_out, errors, dropped, agents of stopped agents
-        # sync mode
-        self._runq: deque[AgentRef] = deque()
-        self._dispatching = False
-        # threads mode
-        self._sched_lock = threading.Lock()
-        self._room = threading.Condition()
-        self._workers: list[threading.Thread] = []
-        self._thread_q: queue.SimpleQueue[ThreadRef | None] = queue.SimpleQueue()
-        self._runq_put: Callable[[Any], None] = self._thread_q.put
-        # asyncio mode
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_call_soon: Callable[..., Any]
-        self._loop_create_future: Callable[[], asyncio.Future[Any]]
-        self._loop_create_task: Callable[..., asyncio.Task[Any]]
-        self._tasks: set[asyncio.Task[Any]] = set()
-        if mode == "threads":
-            for i in range(workers):
-                worker = threading.Thread(
-                    target=self._work, name=f"perfkit-runtime-worker-{i}", daemon=True
-                )
-                worker.start()
-                self._workers.append(worker)
+        self._delivery = open_delivery(mode, self, workers)
 
     # ------------------------------------------------------------------ context managers
 
     def __enter__(self) -> Runtime:
-        if self.mode == "asyncio":
-            raise ModeError("an asyncio-mode Runtime is used with 'async with', not 'with'")
+        self._delivery.enter(asynchronous=False)
         return self
 
     def __exit__(
@@ -145,7 +90,7 @@ class Runtime:
         self.close()
 
     async def __aenter__(self) -> Runtime:
-        self._bind_loop()
+        self._delivery.enter(asynchronous=True)
         return self
 
     async def __aexit__(
@@ -155,7 +100,7 @@ class Runtime:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._delivery.closed
 
     # ------------------------------------------------------------------ spawning
 
@@ -176,7 +121,7 @@ class Runtime:
         ``drop_oldest``; ``fail``: tell and send raise); ``supervision`` is what a handler
         exception does to the agent (``resume``, ``restart`` a fresh instance, ``stop``).
         """
-        if self._closed:
+        if self._delivery.closed:
             raise RuntimeClosed("cannot spawn: the runtime is closed; create a new Runtime")
         if cls not in self._checked:
             self._check_class(cls)
@@ -205,7 +150,7 @@ class Runtime:
             )
         if cls.handle is Agent.handle:
             raise SpawnError(f"{cls.__name__} does not define handle(self, msg); add one")
-        check_handler_mode(cls, self.mode)
+        self._delivery.admit(cls)
         self._checked.add(cls)
 
     def _start(
@@ -221,7 +166,8 @@ class Runtime:
         supervision: str = "resume",
         q: deque[Any] | None = None,
     ) -> AgentRef:
-        if self._closed:
+        delivery = self._delivery
+        if delivery.closed:
             raise RuntimeClosed("cannot spawn: the runtime is closed; create a new Runtime")
         if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
             raise SpawnError(f"capacity must be a positive int or None, got {capacity!r}")
@@ -238,10 +184,8 @@ class Runtime:
             raise SpawnError(
                 f"the name {name!r} is taken; pick another or stop the agent that has it first"
             )
-        if self.mode == "asyncio" and self._loop is None:
-            self._bind_loop()
-        ref = self._ref_cls(
-            self,
+        ref = delivery.ref_class(
+            delivery,
             agent,
             next(self._ids),
             name,
@@ -255,15 +199,11 @@ class Runtime:
         )
         self.router.register(ref, name)
         if cls.on_start is not Agent.on_start:
-            if _is_async(agent.on_start):
-                ref._q.appendleft(_Envelope(_START))
-                ref._schedule()
-            else:
-                try:
-                    agent.on_start()
-                except BaseException:
-                    self.router.forget(ref)
-                    raise
+            try:
+                delivery.start(ref, agent)
+            except BaseException:
+                self.router.forget(ref)
+                raise
         return ref
 
     def spawn_many(self, cls: type[Agent], n: int, *args: Any, **options: Any) -> list[Any]:
@@ -287,15 +227,7 @@ class Runtime:
 
     def stop(self, ref: AgentRef) -> None:
         """Stop an agent after the messages already in its mailbox; later ones are dead letters."""
-        ref._request_stop()
-
-    def _forget(self, ref: AgentRef) -> None:
-        self.router.forget(ref)
-        retired = self._retired
-        retired[0] += ref._processed
-        retired[1] += ref._errors
-        retired[2] += ref._dropped
-        retired[3] += 1
+        self._delivery.stop(ref)
 
     # ------------------------------------------------------------------ addressing
 
@@ -352,87 +284,15 @@ class Runtime:
     def agents(self) -> list[AgentRef]:
         return self.router.agents()
 
-    # ------------------------------------------------------------------ sync mode
-
-    def _dispatch(self) -> None:
-        """Run agents with mail until none is left (re-entrant: nested runs restore the flag)."""
-        runq = self._runq
-        limit = self.batch
-        outer = self._dispatching
-        self._dispatching = True
-        try:
-            while runq:
-                ref = runq.popleft()
-                ref._drain(limit)
-                if ref._q and ref._state != STOPPED:
-                    runq.append(ref)
-                else:
-                    ref._scheduled = False
-        finally:
-            self._dispatching = outer
-
-    # ------------------------------------------------------------------ threads mode
-
-    def _work(self) -> None:
-        get = self._thread_q.get
-        limit = self.batch
-        while True:
-            ref = get()
-            if ref is None:
-                return
-            try:
-                ref._run(limit)
-            except Exception as exc:  # a bug in the runtime itself: keep the worker alive
-                logger.critical("worker failed running %r: %r", ref, exc, exc_info=exc)
-
-    # ------------------------------------------------------------------ asyncio mode
-
-    def _bind_loop(self) -> None:
-        if self.mode != "asyncio":
-            raise ModeError(
-                f"'async with' needs Runtime(mode='asyncio'); this runtime is mode={self.mode!r}"
-            )
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise ModeError(
-                "an asyncio-mode Runtime needs a running event loop: create and use it inside a "
-                "coroutine (asyncio.run(main()))"
-            ) from None
-        if self._loop is not None and self._loop is not loop:
-            raise ModeError("this Runtime is bound to another event loop; create one per loop")
-        self._loop = loop
-        self._loop_call_soon = loop.call_soon
-        self._loop_create_future = loop.create_future
-        self._loop_create_task = loop.create_task
-
     # ------------------------------------------------------------------ waiting and closing
-
-    def _busy(self) -> bool:
-        return any(ref._q or ref._scheduled for ref in self.router.agents())
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every mailbox is empty (sync, threads); False on timeout."""
-        if self.mode == "asyncio":
-            raise ModeError("in asyncio mode use 'await rt.wait_idle_async()'")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.0001
-        while self._busy():
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.01)
-        return True
+        return self._delivery.wait_idle(timeout)
 
     async def wait_idle_async(self, timeout: float | None = None) -> bool:
         """Wait until every mailbox is empty and no agent is scheduled; False on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self._busy() or self._tasks:
-            if deadline is not None and loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0)
-        return True
+        return await self._delivery.wait_idle_async(timeout)
 
     def close(self, timeout: float | None = None) -> CloseReport:
         """Stop every agent after its queued messages, within ``timeout`` seconds.
@@ -440,99 +300,28 @@ class Runtime:
         Messages still queued when the time is up are counted as dead letters (reason
         ``runtime closed``) and reported per agent in the returned CloseReport.
         """
-        if self.mode == "asyncio":
-            raise ModeError("an asyncio-mode Runtime is closed with 'await rt.aclose()'")
-        if self._close_report is not None:
-            return self._close_report
-        timeout = self.close_timeout if timeout is None else timeout
-        refs: list[Any] = self.router.agents()
-        for ref in refs:
-            ref._request_stop()
-        timed_out = False
-        if self.mode == "threads":
-            deadline = time.monotonic() + timeout
-            for ref in refs:
-                remaining = max(0.0, deadline - time.monotonic())
-                if not ref.wait_stopped(remaining):
-                    timed_out = True
-        report = self._finish_close(refs, timed_out)
-        if self.mode == "threads":
-            for _ in self._workers:
-                self._thread_q.put(None)
-            for worker in self._workers:
-                worker.join(0.5)
-        return report
+        return self._delivery.close(self.close_timeout if timeout is None else timeout)
 
     async def aclose(self, timeout: float | None = None) -> CloseReport:
         """Asyncio-mode close: stop every agent after its queued messages, within ``timeout``."""
-        if self._close_report is not None:
-            return self._close_report
-        if self.mode != "asyncio":
-            return self.close(timeout)
-        timeout = self.close_timeout if timeout is None else timeout
-        refs: list[Any] = self.router.agents()
-        for ref in refs:
-            ref._request_stop()
-        waits = [asyncio.ensure_future(ref.wait_stopped()) for ref in refs]
-        timed_out = False
-        if waits:
-            _, pending = await asyncio.wait(waits, timeout=timeout)
-            for fut in pending:
-                fut.cancel()
-            timed_out = bool(pending)
-        report = self._finish_close(refs, timed_out)
-        for task in list(self._tasks):
-            task.cancel()
-        return report
-
-    def _finish_close(self, refs: list[AgentRef], timed_out: bool) -> CloseReport:
-        leftover: dict[str, int] = {}
-        self._closed = True
-        for ref in refs:
-            if ref._state == STOPPED:
-                continue
-            left = sum(1 for m in list(ref._q) if type(m) is not _Envelope or m.kind == _ASK)
-            if left:
-                leftover[ref.name] = left
-            ref._state = STOPPED
-            ref._cap = 0
-            ref._dead_letter_rest("runtime closed")
-            self._forget(ref)
-            ref._signal_stopped()
-        report = CloseReport(stopped=len(refs), leftover=leftover, timed_out=timed_out)
-        if leftover:
-            logger.warning(
-                "runtime closed with %d unhandled messages in %d agents (dead letters): %s",
-                sum(leftover.values()),
-                len(leftover),
-                leftover,
-            )
-        self._close_report = report
-        return report
+        return await self._delivery.aclose(self.close_timeout if timeout is None else timeout)
 
     # ------------------------------------------------------------------ statistics
 
     def statistics(self) -> RuntimeStats:
-        refs = self.router.agents()
-        out, errors, dropped, _ = self._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
+        totals = self._delivery.statistics()
         return RuntimeStats(
             mode=self.mode,
-            agents=len(refs),
-            messages_in=out + depth,
-            messages_out=out,
-            errors=errors,
-            dropped=dropped,
+            agents=totals.agents,
+            messages_in=totals.messages_out + totals.mailbox_depth,
+            messages_out=totals.messages_out,
+            errors=totals.errors,
+            dropped=totals.dropped,
             dead_letters=self.router.dead_letters.total,
-            mailbox_depth=depth,
+            mailbox_depth=totals.mailbox_depth,
             router=self.router.statistics(),
         )
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self._delivery.closed else "open"
         return f"<Runtime mode={self.mode!r} agents={len(self.router.agents())} {state}>"

@@ -14,6 +14,7 @@
       _compare.py         compare BASE HEAD
       _check.py           check (the regression gate's verdict on one check)
       _evaluate.py        evaluate (the gate's false alarms and power)
+      _append_profile_diffs.py  append-profile-diffs (the gate comment's profile section)
 
 Each command module has ``add_parser(commands, db)`` (its sub-parser, with the shared ``--db``
 parent where it uses a history) and the handler it registers, which turns the parsed options
@@ -36,6 +37,7 @@ import sys
 from collections.abc import Sequence
 
 from perfkit_report._cli import (
+    _append_profile_diffs,
     _baseline,
     _check,
     _compare,
@@ -63,6 +65,7 @@ _COMMANDS = (
     _compare,
     _evaluate,
     _check,
+    _append_profile_diffs,
 )
 
 

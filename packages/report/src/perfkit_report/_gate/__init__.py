@@ -12,7 +12,7 @@ modules behind them.
 from __future__ import annotations
 
 from perfkit_report._gate._check import CheckOptions, CheckOutcome, run_check
-from perfkit_report._gate._comment import COMMENT_MARKER, headline
+from perfkit_report._gate._comment import COMMENT_MARKER, MAX_COMMENT_CHARS, headline
 from perfkit_report._gate._compare import Comparison, compare_files
 from perfkit_report._gate._compare_report import (
     COMPARE_FORMAT_VERSION,
@@ -39,18 +39,29 @@ from perfkit_report._gate._evaluation_report import (
     render_evaluation_rich,
     render_evaluation_text,
 )
+from perfkit_report._gate._profile_diffs import (
+    PROFILE_DIFF_VERSIONS,
+    ProfileDiff,
+    append_profile_diffs,
+    read_profile_diff,
+    render_profile_section,
+)
 
 __all__ = [
     "COMMENT_MARKER",
     "COMPARE_FORMAT_VERSION",
     "DEFAULT_ALPHA",
     "DEFAULT_RESAMPLES",
+    "MAX_COMMENT_CHARS",
+    "PROFILE_DIFF_VERSIONS",
     "BenchmarkSamples",
     "BenchmarkVerdict",
     "CheckOptions",
     "CheckOutcome",
     "Comparison",
     "MoreSamples",
+    "ProfileDiff",
+    "append_profile_diffs",
     "compare_files",
     "detect",
     "evaluate",
@@ -58,6 +69,7 @@ __all__ = [
     "failing_verdicts",
     "headline",
     "needs_more",
+    "read_profile_diff",
     "render_comparison_json",
     "render_comparison_markdown",
     "render_comparison_rich",
@@ -66,5 +78,6 @@ __all__ = [
     "render_evaluation_markdown",
     "render_evaluation_rich",
     "render_evaluation_text",
+    "render_profile_section",
     "run_check",
 ]

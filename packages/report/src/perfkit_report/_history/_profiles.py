@@ -11,6 +11,10 @@ Summary versions this module reads (``"version"`` in the file):
 - 1 (2026-11): target, workload, captured, commit, branch, duration_s, tools, peak_memory_bytes,
   allocations, top_cpu, top_alloc, files, errors. Keys it does not know are ignored, so
   perfkit-profile can add fields without a new version.
+- 2 (2026-12): version 1's keys with the same meaning, plus py-spy's ``top_frames_self`` and
+  ``top_frames_total`` (functions by self and total samples, each with ``self_percent`` and
+  ``total_percent``; read as ``top_frames``, ordered by self time) and the files
+  ``pyspy_flamegraph`` and ``pyspy_folded``. A version 1 summary reads with no frames.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ __all__ = [
     "store_profiles",
 ]
 
-PROFILE_SUMMARY_VERSION = 1
+PROFILE_SUMMARY_VERSION = 2
+READABLE_PROFILE_SUMMARY_VERSIONS = (1, 2)
 SUMMARY_NAME = "summary.json"
 
 
@@ -52,8 +57,11 @@ class Hotspot:
     file: str
     line: int | None
     cpu_percent: float | None = None
+    """scalene's CPU share, or py-spy's self share (% of samples) for a frame."""
     bytes: float | None = None
     count: int | None = None
+    total_percent: float | None = None
+    """py-spy frames: share of the samples with the function anywhere on the stack."""
 
     @property
     def where(self) -> str:
@@ -79,6 +87,8 @@ class ProfileCapture:
     allocations: int | None
     top_cpu: tuple[Hotspot, ...]
     top_alloc: tuple[Hotspot, ...]
+    top_frames: tuple[Hotspot, ...]
+    """py-spy's functions by self time (summary version 2; empty before)."""
     files: Mapping[str, str]
     """Role (scalene_json, memray_flamegraph, ...) -> path relative to the folder."""
     errors: tuple[str, ...]
@@ -155,10 +165,11 @@ def parse_profile_summary(document: Any, folder: str, source: str) -> ProfileCap
     if not isinstance(document, dict):
         raise ProfileSummaryError(f"{source}: not a JSON object; re-run perfkit-profile")
     version = document.get("version")
-    if version != PROFILE_SUMMARY_VERSION or isinstance(version, bool):
+    if version not in READABLE_PROFILE_SUMMARY_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(map(str, READABLE_PROFILE_SUMMARY_VERSIONS))
         raise ProfileSummaryError(
             f"{source}: summary version {version!r} is not supported; this perfkit-report reads "
-            f"version {PROFILE_SUMMARY_VERSION} (upgrade perfkit-report for newer captures)"
+            f"versions {readable} (upgrade perfkit-report for newer captures)"
         )
     target = _text(source, document, "target", required=True)
     assert target is not None
@@ -202,6 +213,9 @@ def parse_profile_summary(document: Any, folder: str, source: str) -> ProfileCap
         allocations=_integer(source, document, "allocations"),
         top_cpu=_hotspots(source, document, "top_cpu", ("cpu_percent",)),
         top_alloc=_hotspots(source, document, "top_alloc", ("bytes", "count")),
+        top_frames=_hotspots(
+            source, document, "top_frames_self", ("self_percent", "total_percent")
+        ),
         files=dict(files),
         errors=tuple(str(error) for error in errors),
         document=document,
@@ -339,9 +353,10 @@ def _hotspots(
                 function=function,
                 file=file,
                 line=line,
-                cpu_percent=values.get("cpu_percent"),
+                cpu_percent=values.get("cpu_percent", values.get("self_percent")),
                 bytes=values.get("bytes"),
                 count=None if count is None else int(count),
+                total_percent=values.get("total_percent"),
             )
         )
     return tuple(spots)

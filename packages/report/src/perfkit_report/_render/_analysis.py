@@ -298,7 +298,26 @@ def _profile_lines(profile: ProfileView, out_dir: Path) -> list[str]:
     header = f"- target **{esc(profile.target)}**"
     if capture is None:
         return [header + ": " + esc("; ".join(profile.problems) or "summary unreadable")]
-    lines = [header + _capture_text(capture)]
+    lines = [header + _capture_text(capture), *_spot_lines(capture)]
+    links = [f"[{esc(name)}]({relative_link(path, out_dir)})" for name, path in profile.links]
+    if links:
+        lines.append("    - files: " + ", ".join(links))
+    for problem in profile.problems:
+        lines.append(f"    - missing: {esc(problem)}")
+    return lines
+
+
+def _spot_lines(capture: ProfileCapture) -> list[str]:
+    """The capture's hotspots: py-spy's top CPU frames (self and total time), scalene's CPU
+    shares, memray's allocation sites."""
+    lines = []
+    for spot in capture.top_frames[:TOP_HOTSPOTS]:
+        own = format_percent(spot.cpu_percent, signed=False)
+        total = format_percent(spot.total_percent, signed=False)
+        lines.append(
+            f"    - CPU frame (py-spy) self {own}, total {total}: "
+            f"{esc(spot.function)} ({esc(spot.where)})"
+        )
     for spot in capture.top_cpu[:TOP_HOTSPOTS]:
         share = format_percent(spot.cpu_percent, signed=False)
         lines.append(f"    - CPU {share}: {esc(spot.function)} ({esc(spot.where)})")
@@ -306,18 +325,7 @@ def _profile_lines(profile: ProfileView, out_dir: Path) -> list[str]:
         amount = format_value(spot.bytes, "byte") if spot.bytes is not None else "?"
         count = f" in {spot.count:,} allocations" if spot.count is not None else ""
         lines.append(f"    - allocated {amount}{count}: {esc(spot.function)} ({esc(spot.where)})")
-    if not capture.top_cpu and not capture.top_alloc:
-        lines.append("    - the summary lists no hotspots")
-    links = [
-        f"[{esc(role)}]({relative_link(path, out_dir)})"
-        for role, path, exists in profile.files
-        if exists
-    ]
-    if links:
-        lines.append("    - files: " + ", ".join(links))
-    for problem in profile.problems:
-        lines.append(f"    - missing: {esc(problem)}")
-    return lines
+    return lines or ["    - the summary lists no hotspots"]
 
 
 def _capture_text(capture: ProfileCapture) -> str:
@@ -373,8 +381,13 @@ def _missed_item(dashboard: Dashboard, view: BenchmarkView, gaps: Sequence[Gap])
             f"{esc(change.commit_range)}: bisect that range first."
         )
     profile = dashboard.profile_for(view.target)
-    if profile is not None and profile.capture is not None and profile.capture.top_cpu:
-        spot = profile.capture.top_cpu[0]
+    spots = (
+        (profile.capture.top_frames or profile.capture.top_cpu)
+        if profile and profile.capture
+        else ()
+    )
+    if profile is not None and spots:
+        spot = spots[0]
         return (
             f"{_name(view)} ({esc(gap)}) has no step in its history, so the gap is in the "
             f"design: start from {esc(spot.function)} ({esc(spot.where)}), "

@@ -74,6 +74,7 @@ from perfkit_report._render._trend import (
 from perfkit_report._targets import TargetCheck, TargetRule, Targets
 
 __all__ = [
+    "PROFILE_PAGES",
     "BaselineMark",
     "BenchmarkView",
     "Dashboard",
@@ -88,6 +89,14 @@ __all__ = [
     "run_label",
 ]
 
+# The pages of a profile capture (summary.json ``files`` roles), as the reports name and order
+# them: py-spy's CPU flame graph beside scalene's page and memray's two flame graphs.
+PROFILE_PAGES = (
+    ("pyspy_flamegraph", "CPU flame graph"),
+    ("scalene_html", "scalene"),
+    ("memray_flamegraph", "memray peak memory"),
+    ("memray_leaks", "memray leaks"),
+)
 # The smallest step the trends report on a steady basis (the noise band may ask for more). A
 # floor of 5 % (the engines' own) dropped about half of the real 5 % steps: a step's estimate
 # scatters around its size. Below 3 % the paired A/B gate (nox -s regression) is the tool.
@@ -250,6 +259,19 @@ class ProfileView:
     def target(self) -> str:
         """The workload family the capture profiled."""
         return self.record.target or (self.capture.target if self.capture else "?")
+
+    @property
+    def pages(self) -> list[tuple[str, Path]]:
+        """The capture's HTML pages that exist, named for people, in PROFILE_PAGES order."""
+        present = {role: path for role, path, exists in self.files if exists}
+        return [(label, present[role]) for role, label in PROFILE_PAGES if role in present]
+
+    @property
+    def links(self) -> list[tuple[str, Path]]:
+        """Every file that exists: the pages first (named), then the rest by role."""
+        pages = {role for role, _ in PROFILE_PAGES}
+        rest = [(role, path) for role, path, exists in self.files if exists and role not in pages]
+        return [*self.pages, *rest]
 
 
 @dataclass(frozen=True, slots=True)

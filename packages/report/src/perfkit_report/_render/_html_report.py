@@ -590,10 +590,10 @@ def _profile_links(page: _Page, target: str | None) -> str:
     out_dir = page.out_dir
     if profile is None:
         return ""
+    # The pages (the CPU flame graph beside scalene's and memray's); all files are in #profiles.
     links = [
-        f'<a href="{_e(relative_link(path, out_dir))}">{_e(role)}</a>'
-        for role, path, exists in profile.files
-        if exists
+        f'<a href="{_e(relative_link(path, out_dir))}">{_e(name)}</a>'
+        for name, path in (profile.pages or profile.links)
     ]
     missing = (
         f' <span class="bad">missing: {_e("; ".join(profile.problems))}</span>'
@@ -685,13 +685,13 @@ def _commit_cell(commit: str | None) -> str:
 def _profile_row(profile: ProfileView, out_dir: Path) -> str:
     capture = profile.capture
     links = " · ".join(
-        f'<a href="{_e(relative_link(path, out_dir))}">{_e(role)}</a>'
-        for role, path, exists in profile.files
-        if exists
+        f'<a href="{_e(relative_link(path, out_dir))}">{_e(name)}</a>'
+        for name, path in profile.links
     )
     top = ""
-    if capture is not None and capture.top_cpu:
-        spot = capture.top_cpu[0]
+    spots = (capture.top_frames or capture.top_cpu) if capture is not None else ()
+    if spots:
+        spot = spots[0]
         top = f"{spot.function} {format_percent(spot.cpu_percent, signed=False)}"
     peak = (
         format_value(capture.peak_memory_bytes, "byte")

@@ -328,9 +328,7 @@ def _profiles(dashboard: Dashboard, out_dir: Path) -> list[str]:
     for profile in dashboard.profiles:
         capture = profile.capture
         files = ", ".join(
-            f"[{esc(role)}]({relative_link(path, out_dir)})"
-            for role, path, exists in profile.files
-            if exists
+            f"[{esc(name)}]({relative_link(path, out_dir)})" for name, path in profile.links
         )
         cells = [
             esc(profile.target),
