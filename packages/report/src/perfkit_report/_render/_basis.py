@@ -6,15 +6,16 @@ machine) and, for time benchmarks on a CPU clock, a CPU-time series beside wall 
 ``cpu_time`` of ``<id>``, or as the benchmark ``<id>.cpu_time`` by an ingest that predates it).
 
 ``cards`` picks one series per benchmark to show: the family of its latest run (other families
-are named in a note, never mixed in). ``choose_basis`` picks what its trend reads, in a fixed
-order of steadiness, not by comparing noise estimates (the quietest of several estimates from a
-few runs is the one that came out low by chance):
+are named in a note, never mixed in). ``choose_basis`` picks what its trend reads:
 
-1. **CPU time**, where recorded: a busy neighbour doubles wall time here and moves CPU time by
-   under 5 %;
-2. **the ratio to its reference benchmark measured in the same run** (``perfkit_reference``):
-   load that lasts through a run moves both alike;
-3. **the value itself** (memory, counts, and benchmarks with neither).
+1. **CPU time**, where recorded, whatever the noise figures say: a busy neighbour doubles wall
+   time here and moves CPU time by under 5 %;
+2. else **the ratio to its reference benchmark measured in the same run**
+   (``perfkit_reference``) when its run-to-run noise is lower than the value's: a load that
+   lasts through a run moves both alike and cancels, but one that comes and goes between the
+   two benchmarks adds both noises (20 runs of the asyncio benchmarks here, load 5 on 2 cores:
+   the ratio of ``tell.asyncio`` spread 69 %, its wall time 38 %);
+3. else **the value itself** (memory, counts, and benchmarks with neither).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from perfkit_report._render._series import BenchmarkSeries, RunInfo
-from perfkit_report._render._steady import RunValue
+from perfkit_report._render._steady import RunValue, noise
 
 __all__ = ["CPU_METRIC", "TrendBasis", "cards", "choose_basis", "family_note", "is_cpu_series"]
 
@@ -77,12 +78,20 @@ def choose_basis(
     cpu = _cpu_series(index, main)
     if cpu is not None:
         return TrendBasis("cpu_time", "CPU time", cpu.unit), _values(cpu, runs)
+    values = _values(main, runs)
     ref = index.get((reference, main.metric, main.family)) if reference else None
     if ref is not None and main.unit == ref.unit:
         ratios = _ratios(main, ref, runs)
-        if len(ratios) >= len(main.points) / 2:  # the reference was measured in most runs
+        # The reference measured in most runs, and the ratio steadier than the value: a load
+        # that lasts through the run cancels, one that comes and goes adds both noises.
+        if len(ratios) >= len(values) / 2 and _steadier(ratios, values):
             return TrendBasis("ratio", f"ratio to {reference}", "ratio"), ratios
-    return TrendBasis("value", "median", main.unit), _values(main, runs)
+    return TrendBasis("value", "median", main.unit), values
+
+
+def _steadier(candidate: list[RunValue], values: list[RunValue]) -> bool:
+    mine, theirs = noise(candidate), noise(values)
+    return mine is None or theirs is None or mine.sigma < theirs.sigma
 
 
 def _cpu_series(

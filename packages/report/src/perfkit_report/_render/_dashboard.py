@@ -97,10 +97,6 @@ PROFILE_PAGES = (
     ("memray_flamegraph", "memray peak memory"),
     ("memray_leaks", "memray leaks"),
 )
-# The smallest step the trends report on a steady basis (the noise band may ask for more). A
-# floor of 5 % (the engines' own) dropped about half of the real 5 % steps: a step's estimate
-# scatters around its size. Below 3 % the paired A/B gate (nox -s regression) is the tool.
-MIN_STEADY_CHANGE = 0.03
 # Drift is quoted per day only when the points span this many days; over a shorter span a
 # per-day slope extrapolates minutes of data to a day, so the slope is given per run instead.
 MIN_DRIFT_DAYS = 2.0
@@ -550,7 +546,7 @@ def _steady(context: _Context, values: Sequence[RunValue], notes: list[str]) -> 
             f"need {MIN_POINTS_FOR_CHANGES} runs); keep running `inv bench`"
         )
         return None
-    steady = analyse(values, engine=context.engine, min_change=MIN_STEADY_CHANGE)
+    steady = analyse(values, engine=context.engine)
     if steady.pending is not None:
         notes.append(
             f"the last {steady.pending.runs} run(s) lie out of the noise band "
