@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from perfkit_report._history._checks import CheckRow
 from perfkit_report._history._evaluations import EvaluationRow
+from perfkit_report._history._formats import read_one_run, read_results
 from perfkit_report._history._ingest import ParsedResult, ParsedRun, read_result_file
 from perfkit_report._history._migrations import MIGRATIONS, Migration
 from perfkit_report._history._profiles import (
@@ -65,7 +66,9 @@ __all__ = [
     "format_timestamp",
     "now_utc",
     "parse_timestamp",
+    "read_one_run",
     "read_profile_summary",
     "read_result_file",
+    "read_results",
     "summarize",
 ]

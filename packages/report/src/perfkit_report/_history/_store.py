@@ -44,7 +44,8 @@ from perfkit_report._exceptions import (
 )
 from perfkit_report._history._checks import CheckRow, StoredVerdict, insert_check, load_verdicts
 from perfkit_report._history._evaluations import EvaluationRow, insert_evaluations
-from perfkit_report._history._ingest import ParsedRun, read_result_file
+from perfkit_report._history._formats import read_one_run, read_results
+from perfkit_report._history._ingest import ParsedRun
 from perfkit_report._history._migrations import applied_migrations, apply_migrations
 from perfkit_report._history._packed import pack_floats, unpack_floats
 from perfkit_report._history._profiles import (
@@ -161,13 +162,14 @@ class History:
     # --- ingest -------------------------------------------------------------------------------
 
     def ingest(self, path: str | Path) -> IngestResult:
-        """Validate one pyperf result file, then store it as one run in one transaction."""
-        return self.store(read_result_file(path))
+        """Validate one result file (pyperf, pytest-benchmark, or an asv run file), then store
+        it as one run in one transaction."""
+        return self.store(read_one_run(path))
 
     def ingest_many(self, paths: Sequence[str | Path]) -> list[IngestResult]:
-        """Validate every file first (nothing is written if one is bad), then store each as its
-        own run, one transaction per file."""
-        parsed = [read_result_file(path) for path in paths]
+        """Validate every path first (nothing is written if one is bad), then store each run it
+        holds (an asv results directory holds many) in its own transaction."""
+        parsed = [run for path in paths for run in read_results(path)]
         return [self.store(run) for run in parsed]
 
     def store(self, run: ParsedRun) -> IngestResult:
