@@ -166,7 +166,8 @@ def _results(
         if not isinstance(row, list):
             raise _fail(file, f"benchmark {name!r}: its row is not a list")
         entry = dict(zip(columns, row, strict=False))
-        info = benchmarks.get(name) if isinstance(benchmarks.get(name), dict) else {}
+        found = benchmarks.get(name)
+        info: Mapping[str, Any] = found if isinstance(found, dict) else {}
         for combo, value, samples, quartiles in _combinations(file, name, entry):
             bench_id = f"{name}({', '.join(combo)})" if combo else name
             if value is None or not math.isfinite(value):

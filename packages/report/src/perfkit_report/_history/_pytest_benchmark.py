@@ -49,8 +49,8 @@ def read_pytest_benchmark(source: Path, text: str, data: Mapping[str, Any]) -> P
     benchmarks = data.get("benchmarks")
     if not isinstance(benchmarks, list) or not benchmarks:
         raise _fail(source, "holds no benchmark", "run pytest with --benchmark-only")
-    commit = data.get("commit_info") if isinstance(data.get("commit_info"), dict) else {}
-    machine = data.get("machine_info") if isinstance(data.get("machine_info"), dict) else {}
+    commit = _object(data.get("commit_info"))
+    machine = _object(data.get("machine_info"))
     results = tuple(_result(source, index, bench) for index, bench in enumerate(benchmarks))
     if len({result.benchmark for result in results}) < len(results):
         raise _fail(source, "names one benchmark twice", "write each session to its own file")
@@ -71,6 +71,11 @@ def read_pytest_benchmark(source: Path, text: str, data: Mapping[str, Any]) -> P
     )
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _fail(source: Path, reason: str, fix: str = _FIX) -> ResultFileError:
     return ResultFileError(f"{source}: {reason}; {fix}")
 
@@ -89,7 +94,7 @@ def _date(source: Path, value: Any) -> str | None:
 
 
 def _fingerprint(machine: Mapping[str, Any]) -> dict[str, Any]:
-    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
+    cpu = _object(machine.get("cpu"))
     found = {
         "python_version": machine.get("python_version"),
         "python_implementation": machine.get("python_implementation"),
