@@ -14,7 +14,7 @@ are named in a note, never mixed in). ``choose_basis`` picks what its trend read
    (``perfkit_reference``) when its run-to-run noise is lower than the value's: a load that
    lasts through a run moves both alike and cancels, but one that comes and goes between the
    two benchmarks adds both noises (20 runs of the asyncio benchmarks here, load 5 on 2 cores:
-   the ratio of ``tell.asyncio`` spread 69 %, its wall time 38 %);
+   the ratio of ``tell.asyncio`` spread 69 %, its wall time 25 %);
 3. else **the value itself** (memory, counts, and benchmarks with neither).
 """
 

@@ -1,10 +1,13 @@
 """Trend analysis of one benchmark's history: change points (steps) and slow drift.
 
 Pure functions on plain sequences of numbers, no I/O; the report decides which numbers to feed
-(one median per run, per day for long histories, or per worker process for short ones).
+(one value per run of the steadiest series, ``_steady`` and ``_basis``).
 
-**Change points: E-divisive, through Apache Otava.** ``change_points`` calls
-``otava.analysis.compute_change_points``, the detector described in "Hunter: Using Change Point
+**Change points: two engines** (``ENGINES``), compared on the same series in docs/report.md and
+``tests/test_engines.py``: **ruptures** (the default: PELT, then Otava's merge step;
+``_ruptures_points``) and **Apache Otava** (``perfkit-report[otava]``), below.
+
+**Otava's E-divisive.** ``otava.analysis.compute_change_points`` is the detector described in "Hunter: Using Change Point
 Detection to Hunt for Performance Regressions" (Fleming et al., ICPE 2023,
 https://doi.org/10.1145/3578244.3583719), which is E-divisive (Matteson & James 2014) adapted for
 performance histories:
@@ -63,7 +66,9 @@ __all__ = [
 # E-divisive (perfkit-report[otava]: it pins numpy, scipy and ruamel-yaml and pulls cloud clients).
 ENGINES = ("ruptures", "otava")
 DEFAULT_ENGINE = "ruptures"
-# PELT's penalty per step in units of sigma^2 ln n (BIC is 2): see _ruptures_points.
+# PELT's penalty per step in units of sigma^2 ln n (BIC is 2). Measured on 200 flat series of 10 %
+# noise: 2 raised a false step in 1 % (90 points) and 0.5 % (900 points), 4 in none, and both
+# found 99.5-100 % of 10 % steps in 3 % noise.
 PENALTY_FACTOR = 4.0
 
 # p-value a change point must reach after the merge step. Measured here (with MIN_SEGMENT below)
@@ -204,9 +209,9 @@ def _ruptures_points(series: list[float], max_pvalue: float, min_change: float) 
 
     PELT finds the segmentation minimising the squared deviations from each segment's mean plus
     a penalty per step (``KernelCPD`` with the linear kernel: that cost, in ruptures' C code;
-    its pure-Python ``Pelt`` took 9.5 s on 900 points here, this 7 ms); the penalty is BIC's, ``PENALTY_FACTOR x sigma^2 x ln n``, with sigma
-    the noise of one point estimated from successive differences (robust to the steps
-    themselves). Its candidates then go through the same merge step as Otava's: the weakest
+    its pure-Python ``Pelt`` took 9.5 s on 900 points here, this 7 ms). The penalty is
+    ``PENALTY_FACTOR x sigma^2 x ln n`` (twice BIC's), sigma the noise of one point estimated
+    from successive differences (robust to the steps themselves). Its candidates then go through the same merge step as Otava's: the weakest
     (Welch's t-test between its two neighbouring segments, or no step at all when their means
     differ by less than ``min_change``) is dropped until every remaining one has p below
     ``max_pvalue``.
