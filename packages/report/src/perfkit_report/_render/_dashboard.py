@@ -21,6 +21,7 @@ its x is days when the values span at least ``MIN_DRIFT_DAYS`` days, otherwise t
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -494,6 +495,7 @@ def _view(
         TrendChange(point, *_placed(context, values, point), *classify(point))
         for point in (steady.changes if steady is not None else ())
     )
+    chart = _chart_series(context, series, steady)
     return BenchmarkView(
         id=series.benchmark,
         suite=series.suite,
@@ -501,10 +503,10 @@ def _view(
         metric=series.metric,
         unit=series.unit,
         direction=direction,
-        series=_chart_series(context, series, steady),
+        series=chart,
         latest=latest,
         changes=changes,
-        drift=_drift(context, values, changes, direction, notes),
+        drift=_drift(chart.points, changes, direction, notes) if steady is not None else None,
         trend_basis="runs" if steady is not None else "none",
         baselines=tuple(_baseline_marks(context, series)),
         verdict=context.verdicts.get(series.benchmark),
@@ -647,22 +649,23 @@ def _classifier(benchmark: str, direction: Direction, targets: Targets | None) -
 
 
 def _drift(
-    context: _Context,
-    values: Sequence[RunValue],
+    points: Sequence[Point],
     changes: Sequence[TrendChange],
     direction: Direction,
     notes: list[str],
 ) -> TrendDrift | None:
-    start = changes[-1].point.index if changes else 0
-    segment = list(values[start:])
+    """Theil-Sen over the chart's points (one per run, or per day for long histories: it weighs
+    every pair, and 900 runs are 400 k pairs) since the last change point."""
+    start = changes[-1].x if changes else -math.inf
+    segment = [point for point in points if point.x >= start]
     if len(segment) < MIN_POINTS_FOR_DRIFT:
-        if len(values) >= MIN_POINTS_FOR_DRIFT:
+        if len(points) >= MIN_POINTS_FOR_DRIFT:
             notes.append(
-                f"drift not fitted: {len(segment)} runs since the last change point "
+                f"drift not fitted: {len(segment)} points since the last change point "
                 f"(needs {MIN_POINTS_FOR_DRIFT})"
             )
         return None
-    times = [context.runs[item.run].time for item in segment]
+    times = [point.x for point in segment]
     span_days = (times[-1] - times[0]) / 86_400.0
     per: Literal["day", "run"] = "day" if span_days >= MIN_DRIFT_DAYS else "run"
     xs = (
@@ -670,7 +673,7 @@ def _drift(
         if per == "day"
         else [float(index) for index in range(len(segment))]
     )
-    fit = drift(xs, [item.value for item in segment])
+    fit = drift(xs, [point.median for point in segment])
     if fit is None:
         return None
     worsening = fit.slope > 0 if direction == "lower" else fit.slope < 0

@@ -124,9 +124,10 @@ def build_series(
 ) -> list[BenchmarkSeries]:
     """Group rows (ordered by benchmark, then run order) into one series per benchmark, metric
     and family of runs."""
+    families = {run_id: run.family for run_id, run in runs.items()}
     grouped: dict[tuple[str, str, str], list[ResultRow]] = {}
     for row in rows:
-        grouped.setdefault((row.benchmark, row.metric, runs[row.run_id].family), []).append(row)
+        grouped.setdefault((row.benchmark, row.metric, families[row.run_id]), []).append(row)
     return [
         _series(name, members, runs, max_points, family)
         for (name, _, family), members in grouped.items()
