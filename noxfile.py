@@ -9,10 +9,14 @@ from __future__ import annotations
 import ast
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -29,14 +33,31 @@ TYPECHECK_DEPS = ["mypy==2.4.1", "hypothesis", "pytest", "nox==2026.10.20", "inv
 BENCH_DEPS = ["pykka==4.5.0", "orjson", "msgpack", "faster-fifo"]
 # One process, one value, no warm-up, one loop: enough to prove a benchmark runs and reports.
 SMOKE_KNOBS = ["--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1", "--quiet"]
+# The root tests call `inv` and `nox` as a user does (tests/): the drivers of requirements.txt.
+ROOT_TEST_DEPS = ["-r", "requirements.txt", "pytest", "pytest-timeout"]
+
+
+# The commands some sessions need from the system, and the Debian package that brings each:
+# the report's browser test drives chromium, perfkit-bench's instructions channel runs valgrind.
+SYSTEM_PACKAGES = {"chromium": "chromium", "valgrind": "valgrind"}
+SESSION_TOOLS = {"report": ["chromium"], "bench": ["valgrind"]}
+# Where Debian installs them, looked at after an install when PATH does not hold that folder.
+SYSTEM_BIN = ["/usr/bin", "/bin", "/usr/local/bin"]
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("package", [*PACKAGES, "runtime-ray", "benchmarks"])
+@nox.parametrize("package", [*PACKAGES, "runtime-ray", "benchmarks", "root"])
 def tests(session: nox.Session, package: str) -> None:
-    """Run one package's tests (only that package installed), or smoke-run the benchmark suites."""
+    """Run one package's tests (only that package installed), Ray mode against a local Ray,
+    smoke-run the benchmark suites, or test the composition root (tasks.py and noxfile.py, as a
+    user calls them)."""
+    system_tools(session, *SESSION_TOOLS.get(package, []))
     if package == "runtime-ray":
         ray_tests(session)
+        return
+    if package == "root":
+        session.install(*ROOT_TEST_DEPS)
+        session.run("pytest", "tests", *session.posargs)
         return
     if package == "benchmarks":
         session.install(
@@ -143,7 +164,7 @@ def example(session: nox.Session) -> None:
     """Run every program in examples/ against the runtime built as a wheel."""
     session.install("./packages/runtime[fast]")
     for script in sorted((ROOT / "examples").glob("*.py")):
-        session.run("python", str(script), *session.posargs)
+        run_passing_code(session, "python", str(script), *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -154,7 +175,7 @@ def bench(session: nox.Session) -> None:
     session.install(
         "./packages/runtime[fast]", "./packages/bench", "./packages/report", *BENCH_DEPS
     )
-    session.run("perfkit-bench", "run", "benchmarks", *session.posargs)
+    run_passing_code(session, "perfkit-bench", "run", "benchmarks", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -170,14 +191,14 @@ def profile(session: nox.Session) -> None:
         "./packages/profile[all]",
         *BENCH_DEPS,
     )
-    session.run("perfkit-profile", *(session.posargs or ["list"]))
+    run_passing_code(session, "perfkit-profile", *(session.posargs or ["list"]))
 
 
 @nox.session(python=PYTHON, default=False)
 def history(session: nox.Session) -> None:
     """Run perfkit-report (ingest, summary, prune, baseline, render, ingest-profile) on the history."""
     session.install("./packages/report")
-    session.run("perfkit-report", *session.posargs)
+    run_passing_code(session, "perfkit-report", *session.posargs)
 
 
 # -- the regression gate ---------------------------------------------------------------------------
@@ -210,6 +231,8 @@ GATE_SUITES = [
 def regression(session: nox.Session) -> None:
     """The regression gate: paired, interleaved A/B of base and head (docs/regression.md)."""
     profilers = GATE_PROFILERS if "--profile-regressions" in session.posargs else []
+    if not {"--quick", "--no-instructions"} & set(session.posargs):
+        system_tools(session, "valgrind")  # the instructions channel
     session.install(
         *(f"./{spec}" for spec in [*GATE_MEASURED, "packages/bench", "packages/report"]),
         *profilers,
@@ -240,3 +263,66 @@ def _exit_code(session: nox.Session, *args: str) -> int:
     env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
     env.pop("PYTHONPATH", None)
     return subprocess.run(args, env=env, check=False).returncode
+
+
+# -- what every session shares -------------------------------------------------------------------
+
+
+def run_passing_code(session: nox.Session, *args: str) -> None:
+    """``session.run``, with the tool's own exit code as nox's: 1 a finding, 2 bad input.
+
+    session.run turns every failure into nox's exit 1, so `inv profile --target nope` (the
+    tool's 2) would read as a failed run. Leaving by SystemExit stops this nox invocation,
+    which is what these single-command sessions want.
+    """
+    try:
+        session.run(*args)
+    except nox.command.CommandFailed as failed:
+        raise SystemExit(failed.return_code or 1) from None
+
+
+_apt_updated = False
+
+
+def system_tools(session: nox.Session, *tools: str) -> None:
+    """Make sure each command is on PATH: install its Debian package when missing (root with
+    apt-get: `apt-get update` once, then `apt-get install -y`), else stop at once with one line
+    giving the command to run (exit 2, as any missing prerequisite of a task)."""
+    global _apt_updated
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if not missing:
+        return
+    packages = [SYSTEM_PACKAGES[tool] for tool in missing]
+    command = f"apt-get update && apt-get install -y {' '.join(packages)}"
+    names = " and ".join(missing)
+    if shutil.which("apt-get") is None:
+        _stop(
+            f"{names} not found and this system has no apt-get: install {' '.join(packages)} "
+            "with its package manager, then run this command again"
+        )
+    if os.geteuid() != 0:
+        _stop(f"{names} not found: run `sudo sh -c '{command}'`, then this command again")
+    session.log(f"{names} not on PATH: installing Debian's {' '.join(packages)}")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        session.run_install("apt-get", "update", "-qq", external=True, env=env)
+        _apt_updated = True
+    session.run_install("apt-get", "install", "-y", "-qq", *packages, external=True, env=env)
+    for tool in missing:
+        found = _find(tool)
+        if found is None:
+            _stop(f"{tool} is still not found after `{command}`; install it by hand")
+        if shutil.which(tool) is None:  # installed into a folder PATH does not list
+            folder = str(Path(found).parent)
+            session.env["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
+
+
+def _find(tool: str) -> str | None:
+    """The command on PATH, else where Debian puts it (for a PATH that hides that folder)."""
+    return shutil.which(tool) or shutil.which(tool, path=os.pathsep.join(SYSTEM_BIN))
+
+
+def _stop(line: str) -> NoReturn:
+    """One line on stderr and exit 2: a prerequisite the user must provide."""
+    print(f"nox > {line}", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,10 +1,18 @@
 """Tasks for people: thin wrappers over nox sessions and the packages' command lines.
 
 `inv --list` shows them. Each task only composes; the work lives in the packages.
+
+Exit codes (docs/ci.md): 0 done, 1 a finding (a regression, a failed benchmark, a profiled
+workload that crashed) or a command that failed, 2 bad usage or input. A tool's own code comes
+through nox unchanged (noxfile.py ``run_passing_code``) and through ``c.run``: a failing command
+stops the task and `inv` exits with that command's code. Numbers are taken as text and checked
+here, so a bad one is exit 2 with one line rather than invoke's traceback (invoke's own parser
+errors, an unknown task or flag, exit 1: that is invoke's code, not a task's).
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -15,8 +23,17 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+# The nox command the tasks run: `PERFKIT_NOX="nox -R" inv bench` reuses the sessions'
+# environments without reinstalling (the root tests do; so can anyone iterating).
+NOX = os.environ.get("PERFKIT_NOX", "nox")
 HISTORY = "history.db"
 TARGETS = "benchmarks/targets.toml"
+# What `inv test --package` accepts: the packages, the benchmark smoke runs, the root tests.
+_PACKAGES = Path(__file__).parent / "packages"
+TEST_SESSIONS = sorted(
+    [p.name for p in _PACKAGES.iterdir() if (p / "pyproject.toml").exists()]
+    + ["benchmarks", "root"]
+)
 
 
 def _require(tool: str, fix: str) -> None:
@@ -24,10 +41,28 @@ def _require(tool: str, fix: str) -> None:
         raise Exit(f"{tool} is not on PATH; {fix}", code=2)
 
 
-@task(help={"package": "only this package's tests (runtime, bench, profile, report)"})
+def _number(flag: str, text: str, kind: type[int] | type[float], least: float = 0) -> str:
+    """``text`` checked as a number of ``kind`` >= ``least`` and given back as text, or exit 2."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        what = "a whole number" if kind is int else "a number"
+        raise Exit(f"{flag} {text!r}: give {what} >= {least:g}", code=2)
+    return text
+
+
+@task(
+    help={
+        "package": "only these tests: a package (runtime, bench, profile, report), benchmarks or root"
+    }
+)
 def test(c: Context, package: str = "") -> None:
     """Run the test suites, each package in its own isolated environment."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    if package and package not in TEST_SESSIONS:
+        raise Exit(f"--package {package!r}: choose one of {', '.join(TEST_SESSIONS)}", code=2)
     session = f"tests(package='{package}')" if package else "tests"
     c.run(f'nox -s "{session}"', pty=False)
 
@@ -36,14 +71,14 @@ def test(c: Context, package: str = "") -> None:
 def check(c: Context) -> None:
     """Lint (ruff) and type-check (mypy strict) the whole workspace."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
-    c.run("nox -s lint typecheck")
+    c.run(f"{NOX} -s lint typecheck")
 
 
 @task
 def example(c: Context) -> None:
     """Run the multi-agent examples from examples/ against a freshly built runtime."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
-    c.run("nox -s example")
+    c.run(f"{NOX} -s example")
 
 
 def _result_path() -> str:
@@ -96,14 +131,13 @@ def bench(
         if value:
             args += [flag, value]
     # warn=True: a run where some benchmarks failed (exit 1) still wrote its file; record it.
-    result = c.run(f"nox -s bench -- {shlex.join(args)}", warn=True)
-    if not Path(output).exists():
-        raise Exit(
-            f"the benchmark run wrote no result file ({output}); see the errors above", code=1
-        )
-    c.run(f"nox -s history -- ingest --db {shlex.quote(db)} {shlex.quote(output)}")
+    result = c.run(f"{NOX} -s bench -- {shlex.join(args)}", warn=True)
+    code = result.exited if result is not None else 1
+    if code == 2 or not Path(output).exists():  # bad input (2) passes on as it is
+        raise Exit(f"the benchmark run wrote no result file ({output}); see above", code=code or 1)
+    c.run(f"{NOX} -s history -- ingest --db {shlex.quote(db)} {shlex.quote(output)}")
     c.run(
-        f"nox -s history -- summary --db {shlex.quote(db)} --run latest "
+        f"{NOX} -s history -- summary --db {shlex.quote(db)} --run latest "
         f"--targets {shlex.quote(TARGETS)}"
     )
     if result is not None and result.exited != 0:
@@ -124,23 +158,23 @@ def profile(
     target: str = "",
     list_: bool = False,
     profiler: str = "all",
-    duration: float = 0.0,
+    duration: str = "",
     benchmark: str = "",
 ) -> None:
     """Profile a target under scalene, memray and py-spy into profiles/<capture>/ (offline pages,
     the CPU flame graph and its folded stacks, summary.json)."""
     _require("nox", "install the drivers: python -m pip install -r requirements.txt")
     if list_:
-        c.run("nox -s profile -- list")
+        c.run(f"{NOX} -s profile -- list")
         return
     if not target:
         raise Exit("name a target: inv profile --target routing (inv profile --list shows them)", 2)
     args = ["run", target, "--profiler", profiler]
     if duration:
-        args += ["--duration", str(duration)]
+        args += ["--duration", _number("--duration", duration, float)]
     if benchmark:
         args += ["--benchmark", benchmark]
-    c.run(f"nox -s profile -- {shlex.join(args)}")
+    c.run(f"{NOX} -s profile -- {shlex.join(args)}")
 
 
 @task(
@@ -160,19 +194,21 @@ def report(c: Context, db: str = HISTORY, out: str = "reports", targets: str = T
     captures = sorted(str(p.parent) for p in Path("profiles").glob("*/summary.json"))
     if captures:
         c.run(
-            f"nox -s history -- ingest-profile --db {shlex.quote(db)} {shlex.join(captures)}",
+            f"{NOX} -s history -- ingest-profile --db {shlex.quote(db)} {shlex.join(captures)}",
             warn=True,
         )
     c.run(
-        f"nox -s history -- render --db {shlex.quote(db)} --out {shlex.quote(out)} "
+        f"{NOX} -s history -- render --db {shlex.quote(db)} --out {shlex.quote(out)} "
         f"--targets {shlex.quote(targets)}"
     )
 
 
 @task(help={"db": "history store", "days": "keep raw samples this many days"})
-def prune(c: Context, db: str = HISTORY, days: int = 90) -> None:
+def prune(c: Context, db: str = HISTORY, days: str = "90") -> None:
     """Drop raw samples older than the window (summaries and pinned baselines stay)."""
-    c.run(f"nox -s history -- prune --db {shlex.quote(db)} --days {int(days)}")
+    _require("nox", "install the drivers: python -m pip install -r requirements.txt")
+    days = _number("--days", days, float)
+    c.run(f"{NOX} -s history -- prune --db {shlex.quote(db)} --days {shlex.quote(days)}")
 
 
 def _exit_with(result: object, what: str) -> None:
@@ -203,8 +239,8 @@ def regression(
     base: str = "",
     against_baseline: str = "",
     quick: bool = False,
-    pairs: int = 0,
-    budget: float = 0.0,
+    pairs: str = "",
+    budget: str = "",
     suite: str = "",
     k: str = "",
     fail_on: str = "minor",
@@ -218,8 +254,8 @@ def regression(
     for flag, value in (
         ("--base", base),
         ("--against-baseline", against_baseline),
-        ("--pairs", str(pairs) if pairs else ""),
-        ("--budget", str(budget) if budget else ""),
+        ("--pairs", pairs and _number("--pairs", pairs, int, 1)),
+        ("--budget", budget and _number("--budget", budget, float)),
         ("--suite", suite),
         ("-k", k),
     ):
@@ -232,7 +268,7 @@ def regression(
     ):
         if on:
             args.append(flag)
-    _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the gate")
+    _exit_with(c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True), "the gate")
 
 
 @task(
@@ -273,7 +309,7 @@ def baseline(
         if branch:
             args += ["--branch", branch]
     args += ["--db", db]
-    _exit_with(c.run(f"nox -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
+    _exit_with(c.run(f"{NOX} -s history -- {shlex.join(args)}", warn=True), "perfkit-report")
 
 
 @task(
@@ -290,10 +326,10 @@ def baseline(
 )
 def evaluate(
     c: Context,
-    pairs: int = 48,
-    pairs_per_check: int = 12,
+    pairs: str = "48",
+    pairs_per_check: str = "12",
     levels: str = "2,5,10",
-    threshold: float = 1.0,
+    threshold: str = "1",
     suite: str = "",
     target: str = "",
     out: str = "reports/evaluate",
@@ -305,14 +341,17 @@ def evaluate(
         percents = [float(p) for p in levels.split(",") if p.strip()]
     except ValueError:
         raise Exit(f"--levels {levels!r}: write percentages like 2,5,10", code=2) from None
-    if pairs < pairs_per_check or pairs_per_check < 3:
+    pairs = _number("--pairs", pairs, int, 3)
+    pairs_per_check = _number("--pairs-per-check", pairs_per_check, int, 3)
+    threshold = _number("--threshold", threshold, float)
+    if int(pairs) < int(pairs_per_check):
         raise Exit("--pairs must be >= --pairs-per-check >= 3 (one check needs its pairs)", 2)
     common = [
         "--aa",
         "--collect-only",
         "--allow-dirty",
         "--pairs",
-        str(pairs),
+        pairs,
         "--budget",
         "100000",
         "--no-instructions",
@@ -325,15 +364,15 @@ def evaluate(
         args = [*common, "--out", f"{out}/{name}"]
         if percent is not None:
             args += ["--inject-head", f"{percent:g}"]
-        _exit_with(c.run(f"nox -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
+        _exit_with(c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
     evaluate_args = ["evaluate", "--aa", f"{out}/aa/ab"]
     for name, _ in sessions[1:]:
         evaluate_args += ["--inject", f"{out}/{name}/ab"]
     evaluate_args += [
         "--pairs-per-check",
-        str(pairs_per_check),
+        pairs_per_check,
         "--threshold",
-        f"{threshold:g}",
+        threshold,
         "--targets",
         TARGETS,
         "--db",
@@ -343,4 +382,6 @@ def evaluate(
         "--json",
         f"{out}/evaluation.json",
     ]
-    _exit_with(c.run(f"nox -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report")
+    _exit_with(
+        c.run(f"{NOX} -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report"
+    )

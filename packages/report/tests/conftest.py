@@ -32,6 +32,8 @@ class Bench:
     suite: str | None = None
     reference: str | None = None
     params: Mapping[str, Any] | None = None
+    metadata: Mapping[str, Any] | None = None
+    """More metadata of this benchmark (``perfkit_metric``, ``perfkit_clock``, ...)."""
 
 
 DEFAULT_BENCHES = (
@@ -103,6 +105,7 @@ def write_perfkit_file(
             md["perfkit_reference"] = bench.reference
         if bench.params is not None:
             md["perfkit_params"] = json.dumps(bench.params)
+        md.update(bench.metadata or {})
         runs = [
             pyperf.Run(list(values), metadata=md, collect_metadata=False)
             for values in bench.processes

@@ -232,7 +232,11 @@ def test_tooltip_names_the_commit_and_the_value(browser: Browser, dashboard: Any
         tip.wait_for(state="visible", timeout=5_000)
         text = tip.inner_text()
         assert "0023c0ffeec0 (main)" in text  # the last run's commit and branch
-        assert "median: 7" in text and "ns" in text
+        # The chart reads the trend's basis (the value, or the ratio to the reference when
+        # that is steadier) with the run-to-run noise band around its level.
+        view = next(v for v in dashboard.dashboard.benchmarks if v.id.endswith("tell.asyncio"))
+        assert f"{view.basis.label}: " in text
+        assert "noise low: " in text and "noise high: " in text
         assert watch.errors == []
     finally:
         page.close()

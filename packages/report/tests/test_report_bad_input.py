@@ -76,8 +76,8 @@ def test_one_point_renders_and_says_trends_need_more(
         report = render_report(history, tmp_path / "out")
     (view,) = report.dashboard.benchmarks
     assert view.changes == () and view.drift is None and view.trend_basis == "none"
-    assert "1 point: no trend yet" in view.notes[0]
-    assert "1 point: no trend yet" in report.markdown.read_text(encoding="utf-8")
+    assert "1 run: no trend yet" in view.notes[0]
+    assert "1 run: no trend yet" in report.markdown.read_text(encoding="utf-8")
     html = report.html.read_text(encoding="utf-8")
     assert 'data-points="1"' in html
 

@@ -1,4 +1,5 @@
-"""``perfkit-report ingest FILE...``: store pyperf result files as runs."""
+"""``perfkit-report ingest PATH...``: store result files (pyperf, pytest-benchmark) and asv
+results directories as runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from perfkit_report._cli._options import Commands
 from perfkit_report._escape import escape_terminal
 from perfkit_report._exceptions import StoreError
-from perfkit_report._history import History, IngestResult, ParsedRun, read_result_file
+from perfkit_report._history import History, IngestResult, ParsedRun, read_results
 
 __all__ = ["add_parser"]
 
@@ -19,13 +20,15 @@ def add_parser(commands: Commands, db: argparse.ArgumentParser) -> None:
     ingest = commands.add_parser(
         "ingest",
         parents=[db],
-        help="store pyperf result files (.json, .json.gz) as runs",
-        description="Validate every file first (nothing is written, not even a new history, if "
-        "one is bad: exit 2), then store each as its own run in its own transaction, in the "
-        "order given. A file already stored is skipped. If the history fails while storing "
-        "(exit 1), the files printed before the error are stored and the error names the rest.",
+        help="store result files (pyperf, pytest-benchmark JSON) and asv results as runs",
+        description="Validate every path first (nothing is written, not even a new history, if "
+        "one is bad: exit 2), then store each run as its own run in its own transaction, in the "
+        "order given: a pyperf file (.json, .json.gz), a pytest-benchmark JSON file, an asv "
+        "results directory (every machine and commit in it) or one asv run file. A run already "
+        "stored is skipped. If the history fails while storing (exit 1), the runs printed "
+        "before the error are stored and the error names the rest.",
     )
-    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="PATH")
     ingest.set_defaults(handler=run)
 
 
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate every file, then store each; print one line per file as it is stored."""
     # Read and validate every file before the database is even opened: a bad file leaves the
     # history exactly as it was (not even created).
-    parsed = [read_result_file(path) for path in args.files]
+    parsed = [run for path in args.files for run in read_results(path)]
     with History.open(args.db) as history:
         for index, run_file in enumerate(parsed):
             try:

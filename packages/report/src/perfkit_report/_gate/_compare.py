@@ -1,8 +1,11 @@
 """``perfkit-report compare BASE HEAD``: the regression detector on two existing result files.
 
-The tool to reach for instead of ``pyperf compare_to``: any two pyperf result files (``.json`` or
-``.json.gz``, perfkit's or anyone's), no benchmarking. Each benchmark's per-process medians
-(``SampleSummary.process_medians``) are the samples, unpaired (two runs made at different times);
+The tool to reach for instead of ``pyperf compare_to``: any two result files (pyperf ``.json`` or
+``.json.gz``, perfkit's or anyone's; pytest-benchmark JSON; asv run files), no benchmarking. Each
+benchmark's ``SampleSummary.process_medians`` are the samples, unpaired (two runs made at
+different times): pyperf's per-process medians, pytest-benchmark's rounds, asv's samples; where a
+file holds summary statistics only (no raw rounds) its quartiles and median stand in for them, and
+the comparison names those benchmarks (``summary_only``);
 the statistics, their assumptions and the verdict rules are in ``_detector`` and
 docs/regression.md. Thresholds, directions and severity bands come from ``--targets`` when given,
 else the targets defaults (10 %, lower is better, bands at 1x / 1.5x / 2x the threshold).
@@ -32,7 +35,7 @@ from perfkit_report._gate._detector import (
 from perfkit_report._gate._verdict_text import (
     worst_first,
 )
-from perfkit_report._history import ParsedResult, read_result_file
+from perfkit_report._history import ParsedResult, read_one_run
 from perfkit_report._targets import DEFAULT_DIRECTION, DEFAULT_THRESHOLD, Targets
 
 __all__ = ["Comparison", "compare_files"]
@@ -53,6 +56,10 @@ class Comparison:
     verdicts: tuple[BenchmarkVerdict, ...]
     units: Mapping[str, str]
     """benchmark -> pyperf unit."""
+    samples: str = "per-process medians"
+    """What the samples are: per-process medians (pyperf), rounds (pytest-benchmark), ..."""
+    summary_only: tuple[str, ...] = ()
+    """Benchmarks whose file holds summary statistics only: their verdicts rest on those."""
 
     @property
     def failures(self) -> tuple[BenchmarkVerdict, ...]:
@@ -83,8 +90,8 @@ def compare_files(
     fail_on_inconclusive: bool = False,
 ) -> Comparison:
     """Read both files (validated as by ``ingest``) and run the detector on their benchmarks."""
-    base_run = read_result_file(base)
-    head_run = read_result_file(head)
+    base_run = read_one_run(base)
+    head_run = read_one_run(head)
     base_results = {result.benchmark: result for result in base_run.results}
     head_results = {result.benchmark: result for result in head_run.results}
     if not set(base_results) & set(head_results):
@@ -117,6 +124,7 @@ def compare_files(
             )
         )
     verdicts = detect(samples, alpha=alpha, n_resamples=n_resamples, seed=seed)
+    both = [*base_run.results, *head_run.results]
     return Comparison(
         base=str(base),
         head=str(head),
@@ -128,7 +136,23 @@ def compare_files(
         fail_on_inconclusive=fail_on_inconclusive,
         verdicts=verdicts,
         units=units,
+        samples=" and ".join(sorted({_sample_kind(result) for result in both})),
+        summary_only=tuple(
+            sorted({r.benchmark for r in both if r.metadata.get("perfkit_summary_only")})
+        ),
     )
+
+
+def _sample_kind(result: ParsedResult) -> str:
+    """What one result's samples are, in words (the files' formats: _history._formats)."""
+    metadata = result.metadata
+    if metadata.get("perfkit_summary_only"):
+        return "summary statistics"
+    if "pytest_benchmark_rounds" in metadata:
+        return "rounds"
+    if "asv_type" in metadata:
+        return "asv samples"
+    return "per-process medians"
 
 
 def _process_medians(result: ParsedResult | None) -> tuple[float, ...] | None:

@@ -41,6 +41,9 @@ __all__ = [
 #   fail_on, fail_on_inconclusive, failed, counts, verdicts[] (benchmark, channel, unit, verdict,
 #   severity, effect, ci_low, ci_high, change_percent, ci_percent, p, q, mde_percent, n_base,
 #   n_head, paired, test, direction, threshold).
+#   2026-12, keys added (readers of 1 ignore them): samples (what the samples are: per-process
+#   medians, rounds, asv samples, summary statistics) and summary_only (benchmarks whose files
+#   hold summary statistics only).
 COMPARE_FORMAT_VERSION = 1
 
 _COLUMNS = Columns(
@@ -92,11 +95,19 @@ def _headline(comparison: Comparison, esc: Callable[[str], str]) -> str:
 def _settings(comparison: Comparison) -> str:
     tested = sum(1 for v in comparison.verdicts if v.p is not None)
     confidence = (1 - comparison.alpha) * 100
+    summary = ""
+    if comparison.summary_only:
+        summary = (
+            f"; {len(comparison.summary_only)} benchmark(s) rest on summary statistics: their "
+            "file holds no raw rounds (pytest-benchmark --benchmark-save-data, asv run "
+            "--record-samples), so its quartiles and median stand in for them"
+        )
     return (
-        f"unpaired per-process medians; alpha {comparison.alpha:g}, Benjamini-Hochberg across "
+        f"unpaired {comparison.samples}; alpha {comparison.alpha:g}, Benjamini-Hochberg across "
         f"{tested} test(s); {confidence:g}% bootstrap CI ({comparison.n_resamples} resamples, "
         f"seed {comparison.seed}); fails on {comparison.fail_on} or worse"
         + (" and on inconclusive" if comparison.fail_on_inconclusive else "")
+        + summary
     )
 
 
@@ -189,6 +200,8 @@ def render_comparison_json(comparison: Comparison) -> str:
         "n_resamples": comparison.n_resamples,
         "seed": comparison.seed,
         "paired": False,
+        "samples": comparison.samples,
+        "summary_only": list(comparison.summary_only),
         "fail_on": comparison.fail_on,
         "fail_on_inconclusive": comparison.fail_on_inconclusive,
         "failed": bool(comparison.failures),

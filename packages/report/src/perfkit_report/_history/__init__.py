@@ -14,6 +14,7 @@ from __future__ import annotations
 from perfkit_report._history._checks import CheckRow
 from perfkit_report._history._contract import ParsedResult, ParsedRun
 from perfkit_report._history._evaluations import EvaluationRow
+from perfkit_report._history._formats import read_one_run, read_results
 from perfkit_report._history._ingest import read_result_file
 from perfkit_report._history._integrity import Diagnosis, diagnose
 from perfkit_report._history._migrations import MIGRATIONS, Migration
@@ -69,7 +70,9 @@ __all__ = [
     "format_timestamp",
     "now_utc",
     "parse_timestamp",
+    "read_one_run",
     "read_profile_summary",
     "read_result_file",
+    "read_results",
     "summarize",
 ]

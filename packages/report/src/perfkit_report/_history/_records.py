@@ -117,6 +117,10 @@ class RunHeader:
     branch: str | None
     fingerprint: Mapping[str, Any]
     """Decoded; empty when the stored text is not a JSON object (a damaged row)."""
+    mode: str | None = None
+    """perfkit-bench's mode (fast, default, rigorous, custom); None for other files."""
+    dirty: bool | None = None
+    """True when the checkout had uncommitted changes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,9 +43,9 @@ from perfkit_report._exceptions import (
     UnknownRun,
 )
 from perfkit_report._history._checks import CheckRow, StoredVerdict, insert_check, load_verdicts
-from perfkit_report._history._contract import dump_json
+from perfkit_report._history._contract import ParsedRun, dump_json
 from perfkit_report._history._evaluations import EvaluationRow, insert_evaluations
-from perfkit_report._history._ingest import ParsedRun, read_result_file
+from perfkit_report._history._formats import read_one_run, read_results
 from perfkit_report._history._integrity import damaged, inspect, quick_check
 from perfkit_report._history._migrations import applied_migrations, apply_migrations
 from perfkit_report._history._packed import pack_floats, unpack_floats
@@ -194,13 +194,14 @@ class History:
     # --- ingest -------------------------------------------------------------------------------
 
     def ingest(self, path: str | Path) -> IngestResult:
-        """Validate one pyperf result file, then store it as one run in one transaction."""
-        return self.store(read_result_file(path))
+        """Validate one result file (pyperf, pytest-benchmark, or an asv run file), then store
+        it as one run in one transaction."""
+        return self.store(read_one_run(path))
 
     def ingest_many(self, paths: Sequence[str | Path]) -> list[IngestResult]:
-        """Validate every file first (nothing is written if one is bad), then store each as its
-        own run, one transaction per file."""
-        parsed = [read_result_file(path) for path in paths]
+        """Validate every path first (nothing is written if one is bad), then store each run it
+        holds (an asv results directory holds many) in its own transaction."""
+        parsed = [run for path in paths for run in read_results(path)]
         return [self.store(run) for run in parsed]
 
     def store(self, run: ParsedRun) -> IngestResult:
@@ -369,7 +370,7 @@ class History:
 
     @_guarded
     def run_headers(self) -> list[RunHeader]:
-        """Every run's id, times, commit, branch and fingerprint (no order)."""
+        """Every run's id, times, commit, branch, fingerprint, mode and dirty flag (no order)."""
         return [
             RunHeader(
                 id=int(row["id"]),
@@ -378,9 +379,12 @@ class History:
                 commit_sha=row["commit_sha"],
                 branch=row["branch"],
                 fingerprint=_lenient_object(row["fingerprint"]),
+                mode=row["mode"],
+                dirty=None if row["dirty"] is None else bool(row["dirty"]),
             )
             for row in self._db.query(
-                "SELECT id, started, ingested_at, commit_sha, branch, fingerprint FROM runs"
+                "SELECT id, started, ingested_at, commit_sha, branch, fingerprint, mode, dirty "
+                "FROM runs"
             )
         ]
 

@@ -19,8 +19,11 @@ from perfkit_report._render._summary import (
     render_text,
     summarize_run,
 )
+from perfkit_report._render._trend import DEFAULT_ENGINE, ENGINES
 
 __all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
     "RenderedReport",
     "render_json",
     "render_markdown",

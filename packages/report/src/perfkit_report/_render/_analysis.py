@@ -188,10 +188,7 @@ def _changes(dashboard: Dashboard) -> tuple[list[tuple[BenchmarkView, TrendChang
 def _change_text(view: BenchmarkView, change: TrendChange) -> str:
     point = change.point
     severity = f" ({change.severity})" if change.severity else ""
-    basis = {
-        "processes": f"; from per-process medians of {view.series.runs} runs",
-        "days": "; on daily medians",
-    }.get(view.trend_basis, "")
+    basis = f"; on {esc(view.basis.label)}" if view.basis.kind != "value" else ""
     return (
         f"{_name(view)}: {format_percent(change.percent)}{severity} between "
         f"{esc(change.commit_range)} ({format_day(change.to_run.time)}): median "
@@ -359,11 +356,11 @@ def _recommendations(
         for view in dashboard.benchmarks
         if view.drift is not None and view.drift.notable and view.drift.worsening
     ]
-    few = [view for view in dashboard.benchmarks if view.trend_basis in ("processes", "none")]
+    few = [view for view in dashboard.benchmarks if view.trend_basis == "none"]
     if few:
         items.append(
-            f"{len(few)} benchmark(s) have fewer than 10 runs: their trends rest on worker-process "
-            "spread only (or are missing); run `inv bench` on more commits."
+            f"{len(few)} benchmark(s) have too few runs in their series for a trend: run "
+            "`inv bench` on more commits (in one mode: modes are separate series)."
         )
     if dashboard.targets_source is None and dashboard.benchmarks:
         items.append(

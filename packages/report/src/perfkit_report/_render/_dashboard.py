@@ -6,21 +6,22 @@ benchmark's series, and returns a ``Dashboard``: plain frozen data that the Mark
 renderers turn into text. Nothing here formats for a medium or escapes anything; the renderers
 do, so each medium's escaping lives in one place.
 
-Which numbers the trend analysis reads (``_trend``):
+Which numbers the trend analysis reads: one series per benchmark, of the family (mode and
+machine) of its latest run (``_basis.cards``); on it the steadiest basis it has, CPU time, else
+the ratio to its same-run reference, else the value (``_basis.choose_basis``); one value per run.
+Change points are those that stand out of the run-to-run noise and are confirmed
+(``_steady``); the chart shows the basis with its noise band around each level (one point per
+day for long histories). Worker processes of one run are never a trend's evidence: their spread
+is not the spread between runs (a busy hour moves every process of a run alike).
 
-- ``MIN_RUNS_PER_RUN`` runs or more: one value per chart point (a run, or a day for long
-  histories): between-run noise is then visible in the series itself;
-- fewer runs (a new history, or a comparison of a few interpreters as in pyperf's own files):
-  the per-process medians of each run, with steps moved to run boundaries, since a handful of
-  run medians can never reach significance. Such steps rest on the spread between worker
-  processes only, and the reports say so.
-
-Drift is fitted on the points after the last change point, so a step is not mistaken for drift;
-its x is days when the points span at least ``MIN_DRIFT_DAYS`` days, otherwise the run position.
+Drift is fitted on the values after the last change point, so a step is not mistaken for drift;
+its x is days when the values span at least ``MIN_DRIFT_DAYS`` days, otherwise the run position.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -39,21 +40,36 @@ from perfkit_report._history import (
     format_timestamp,
     now_utc,
 )
+from perfkit_report._render._basis import (
+    TrendBasis,
+    cards,
+    choose_basis,
+    family_note,
+)
 from perfkit_report._render._series import (
     BenchmarkSeries,
     Point,
     RunInfo,
+    aggregate,
     build_series,
     run_time,
 )
+from perfkit_report._render._steady import (
+    BAND_SIGMAS,
+    CONFIRM_RUNS,
+    Noise,
+    Pending,
+    RunValue,
+    SteadyTrend,
+    analyse,
+)
 from perfkit_report._render._trend import (
+    DEFAULT_ENGINE,
     DEFAULT_MIN_CHANGE,
     MIN_POINTS_FOR_CHANGES,
     MIN_POINTS_FOR_DRIFT,
     ChangePoint,
     Drift,
-    change_points,
-    change_points_between_groups,
     drift,
 )
 from perfkit_report._targets import TargetCheck, TargetRule, Targets
@@ -82,10 +98,6 @@ PROFILE_PAGES = (
     ("memray_flamegraph", "memray peak memory"),
     ("memray_leaks", "memray leaks"),
 )
-# At or above this many runs, trends are computed on one value per run (or day); below it, on
-# the per-process medians (see the module docstring). Ten runs give five a side for a step in
-# the middle: about the least for a t-test on run medians to reach p < 1e-4.
-MIN_RUNS_PER_RUN = 10
 # Drift is quoted per day only when the points span this many days; over a shorter span a
 # per-day slope extrapolates minutes of data to a day, so the slope is given per run instead.
 MIN_DRIFT_DAYS = 2.0
@@ -187,11 +199,30 @@ class BenchmarkView:
     """None when the latest run did not measure it."""
     changes: tuple[TrendChange, ...]
     drift: TrendDrift | None
-    trend_basis: Literal["runs", "days", "processes", "none"]
+    trend_basis: Literal["runs", "none"]
+    """``runs``: change points were looked for (enough runs); ``none``: too few runs."""
     baselines: tuple[BaselineMark, ...]
     verdict: VerdictRecord | None
     notes: tuple[str, ...]
     """What is missing or was skipped, in words."""
+    basis: TrendBasis
+    """What the trend, the chart and the change points read."""
+    noise: Noise | None = None
+    """The run-to-run noise of the basis."""
+    pending: Pending | None = None
+    """The last runs lie out of the noise band: a step not yet confirmed."""
+
+    @property
+    def basis_text(self) -> str:
+        """What the trend reads and how noisy it is, in words (unescaped)."""
+        text = f"trend on {self.basis.label}"
+        if self.noise is not None:
+            sigma = 100.0 * self.noise.sigma
+            text += (
+                f"; run-to-run noise {sigma:.1f} % ({self.noise.source}), band "
+                f"±{BAND_SIGMAS * sigma:.1f} %"
+            )
+        return text
 
     @property
     def latency_scenario(self) -> str | None:
@@ -321,13 +352,19 @@ class _Context:
     baselines: Sequence[tuple[str, RunInfo]]
     baseline_values: Mapping[tuple[int, str], float]
     verdicts: Mapping[str, VerdictRecord]
+    index: Mapping[tuple[str, str, str], BenchmarkSeries]
+    engine: str
 
 
-def build_dashboard(history: History, targets: Targets | None) -> Dashboard:
-    """Read the history and compute everything the reports show."""
+def build_dashboard(
+    history: History, targets: Targets | None, *, engine: str = DEFAULT_ENGINE
+) -> Dashboard:
+    """Read the history and compute everything the reports show; ``engine`` finds the change
+    points (``_trend.ENGINES``)."""
     runs = {header.id: _run_info(header) for header in history.run_headers()}
     latest = history.latest_run()
-    all_series = build_series(history.result_rows(), runs)
+    # One point per run: the trend reads runs; the charts are aggregated afterwards.
+    all_series = build_series(history.result_rows(), runs, max_points=2**62)
     verdicts = history.verdicts(latest.id) if latest is not None else ()
     baselines = [
         (baseline.name, runs[baseline.run_id])
@@ -343,10 +380,14 @@ def build_dashboard(history: History, targets: Targets | None) -> Dashboard:
         baselines=baselines,
         baseline_values=_baseline_values(history, [run.id for _, run in baselines]),
         verdicts={verdict.benchmark: verdict for verdict in verdicts},
+        index={(s.benchmark, s.metric, s.family): s for s in all_series},
+        engine=engine,
     )
     views = [
-        _view(context, series)
-        for series in sorted(all_series, key=lambda s: (s.suite, s.benchmark))
+        _view(context, series, others)
+        for series, others in sorted(
+            cards(all_series, runs), key=lambda card: (card[0].suite, card[0].benchmark)
+        )
     ]
     profiles = tuple(_profile_views(history.profiles()))
     first = min(runs.values(), key=lambda run: (run.time, run.id)) if runs else None
@@ -379,7 +420,19 @@ def _run_info(header: RunHeader) -> RunInfo:
         commit=header.commit_sha,
         branch=header.branch,
         python=_python_version(header.fingerprint),
+        mode=header.mode,
+        machine=_machine(header.fingerprint),
+        dirty=header.dirty,
     )
+
+
+def _machine(fingerprint: Mapping[str, object]) -> str | None:
+    """``Xeon @ 2.0GHz x2`` from perfkit's or pyperf's CPU model and count."""
+    model = fingerprint.get("cpu_model") or fingerprint.get("cpu_model_name")
+    count = fingerprint.get("cpu_count")
+    if not model:
+        return None
+    return f"{model} x{count}" if count else str(model)
 
 
 def _python_version(fingerprint: Mapping[str, object]) -> str | None:
@@ -404,7 +457,9 @@ def _latest_rows(
     if latest is None:
         return {}
     return {
-        row.benchmark: (row.median, row.p5, row.p95) for row in history.result_rows([latest.id])
+        row.benchmark: (row.median, row.p5, row.p95)
+        for row in history.result_rows([latest.id])
+        if row.metric != "cpu_time"  # CPU time is a trend basis beside the value, not the value
     }
 
 
@@ -424,30 +479,23 @@ def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:
     return "higher" if series.metric == "throughput" else "lower"
 
 
-def _view(context: _Context, series: BenchmarkSeries) -> BenchmarkView:
-    notes: list[str] = []
-    if series.skipped:
-        notes.append(
-            f"{series.skipped} stored result(s) without a finite median were left out "
-            "(a damaged row: re-ingest that run's file)"
-        )
+def _view(
+    context: _Context, series: BenchmarkSeries, others: list[BenchmarkSeries]
+) -> BenchmarkView:
+    notes = _series_notes(series, others)
     direction = _direction(series, context.targets)
     latest = _latest_value(context, series)
     if latest is None and context.latest_rows:
         notes.append("not measured by the latest run")
-    basis, found = _changes(context, series, notes)
+    reference = context.references.get(series.benchmark)
+    basis, values = choose_basis(context.index, series, reference, context.runs)
+    steady = _steady(context, values, notes)
     classify = _classifier(series.benchmark, direction, context.targets)
     changes = tuple(
-        TrendChange(point, x, before, after, *classify(point)) for point, x, before, after in found
+        TrendChange(point, *_placed(context, values, point), *classify(point))
+        for point in (steady.changes if steady is not None else ())
     )
-    trend_drift = _drift(series, changes, direction, notes)
-    marks = []
-    for name, run in context.baselines:
-        value = context.baseline_values.get((run.id, series.benchmark))
-        if value is None:
-            continue
-        x = next((p.x for p in series.points if p.first_run <= run.id <= p.last_run), run.time)
-        marks.append(BaselineMark(name, run, x, value))
+    chart = _chart_series(context, series, steady)
     return BenchmarkView(
         id=series.benchmark,
         suite=series.suite,
@@ -455,15 +503,106 @@ def _view(context: _Context, series: BenchmarkSeries) -> BenchmarkView:
         metric=series.metric,
         unit=series.unit,
         direction=direction,
-        series=series,
+        series=chart,
         latest=latest,
         changes=changes,
-        drift=trend_drift,
-        trend_basis=basis,
-        baselines=tuple(marks),
+        drift=_drift(chart.points, changes, direction, notes) if steady is not None else None,
+        trend_basis="runs" if steady is not None else "none",
+        baselines=tuple(_baseline_marks(context, series)),
         verdict=context.verdicts.get(series.benchmark),
         notes=tuple(notes),
+        basis=basis,
+        noise=steady.noise if steady is not None else None,
+        pending=steady.pending if steady is not None else None,
     )
+
+
+def _series_notes(series: BenchmarkSeries, others: list[BenchmarkSeries]) -> list[str]:
+    notes = []
+    if series.skipped:
+        notes.append(
+            f"{series.skipped} stored result(s) without a finite median were left out "
+            "(a damaged row: re-ingest that run's file)"
+        )
+    other = family_note(others)
+    if other is not None:
+        notes.append(other)
+    return notes
+
+
+def _baseline_marks(context: _Context, series: BenchmarkSeries) -> list[BaselineMark]:
+    marks = []
+    for name, run in context.baselines:
+        value = context.baseline_values.get((run.id, series.benchmark))
+        if value is None:
+            continue
+        marks.append(BaselineMark(name, run, run.time, value))
+    return marks
+
+
+def _steady(context: _Context, values: Sequence[RunValue], notes: list[str]) -> SteadyTrend | None:
+    """The steady trend of the values, or None (with a note) when there are too few."""
+    if len(values) < MIN_POINTS_FOR_CHANGES:
+        notes.append(
+            f"{len(values)} run{'s' if len(values) != 1 else ''}: no trend yet (change points "
+            f"need {MIN_POINTS_FOR_CHANGES} runs); keep running `inv bench`"
+        )
+        return None
+    steady = analyse(values, engine=context.engine)
+    if steady.pending is not None:
+        notes.append(
+            f"the last {steady.pending.runs} run(s) lie out of the noise band "
+            f"({100 * steady.pending.change:+.1f} %): a step is reported once {CONFIRM_RUNS} "
+            "runs confirm it"
+        )
+    return steady
+
+
+def _placed(
+    context: _Context, values: Sequence[RunValue], point: ChangePoint
+) -> tuple[float, RunInfo, RunInfo]:
+    """(x, last run before, first run after) of a change point."""
+    before = context.runs[values[point.index - 1].run]
+    after = context.runs[values[point.index].run]
+    return after.time, before, after
+
+
+def _chart_series(
+    context: _Context, series: BenchmarkSeries, steady: SteadyTrend | None
+) -> BenchmarkSeries:
+    """The basis as chart points (one per run, or per day for long histories) with the noise
+    band around each level; the values themselves (band p5-p95) without a trend."""
+    if steady is None:
+        points, days = aggregate(series.points)
+    else:
+        per_run = []
+        for k, item in enumerate(steady.values):
+            low, high = steady.band(k)
+            x = context.runs[item.run].time
+            per_run.append(Point(x, item.value, low, high, item.run, item.run, 1))
+        points, days = aggregate(per_run)
+    return BenchmarkSeries(
+        benchmark=series.benchmark,
+        metric=series.metric,
+        unit=series.unit,
+        suite=series.suite,
+        target=series.target,
+        points=tuple(_increasing(points)),
+        runs=series.runs,
+        bucket_days=days,
+        skipped=series.skipped,
+        family=series.family,
+    )
+
+
+def _increasing(points: Sequence[Point]) -> list[Point]:
+    """Charts need increasing x: runs that share a start second are spread 1 ms apart."""
+    result: list[Point] = []
+    for point in points:
+        if result and point.x <= result[-1].x:
+            point = dataclasses.replace(point, x=result[-1].x + 0.001)
+        result.append(point)
+    return result
 
 
 def _latest_value(context: _Context, series: BenchmarkSeries) -> LatestValue | None:
@@ -509,76 +648,16 @@ def _classifier(benchmark: str, direction: Direction, targets: Targets | None) -
     return classify
 
 
-def _changes(
-    context: _Context, series: BenchmarkSeries, notes: list[str]
-) -> tuple[
-    Literal["runs", "days", "processes", "none"],
-    list[tuple[ChangePoint, float, RunInfo, RunInfo]],
-]:
-    points = series.points
-    found: list[ChangePoint]
-    if len(points) >= MIN_RUNS_PER_RUN or (series.bucket_days and len(points) >= 2):
-        basis: Literal["runs", "days", "processes", "none"] = (
-            "days" if series.bucket_days else "runs"
-        )
-        if len(points) < MIN_POINTS_FOR_CHANGES:
-            notes.append(
-                f"{len(points)} points: change points need at least {MIN_POINTS_FOR_CHANGES}"
-            )
-            return "none", []
-        found = change_points([point.median for point in points])
-    elif len(points) >= 2:
-        groups = _process_groups(context.history, series, points)
-        if groups is None:
-            notes.append(
-                f"{len(points)} runs and no per-process values (pruned): change points need "
-                f"{MIN_RUNS_PER_RUN} runs; keep running `inv bench`"
-            )
-            return "none", []
-        basis = "processes"
-        found = change_points_between_groups(groups)
-    else:
-        notes.append(
-            f"{len(points)} point{'s' if len(points) != 1 else ''}: no trend yet (change points "
-            f"need {MIN_RUNS_PER_RUN} runs, or 2 runs with per-process values); "
-            "keep running `inv bench`"
-        )
-        return "none", []
-    placed = []
-    for point in found:
-        before, after = points[point.index - 1], points[point.index]
-        placed.append(
-            (point, after.x, context.runs[before.last_run], context.runs[after.first_run])
-        )
-    return basis, placed
-
-
-def _process_groups(
-    history: History, series: BenchmarkSeries, points: Sequence[Point]
-) -> list[list[float]] | None:
-    """Each run's per-process medians, in point order; None if any run lacks them."""
-    wanted = [point.first_run for point in points]
-    stored = history.process_medians(series.benchmark, wanted)
-    groups = []
-    for run_id in wanted:
-        finite = stored.get(run_id)
-        if not finite:  # pruned, unreadable, or no finite value
-            return None
-        groups.append(list(finite))
-    return groups
-
-
 def _drift(
-    series: BenchmarkSeries,
+    points: Sequence[Point],
     changes: Sequence[TrendChange],
     direction: Direction,
     notes: list[str],
 ) -> TrendDrift | None:
-    points = list(series.points)
-    if changes and series.bucket_days == 0 and len(points) < MIN_RUNS_PER_RUN:
-        return None  # steps between a few runs: nothing left to fit a slope on
-    start = changes[-1].point.index if changes else 0
-    segment = points[start:]
+    """Theil-Sen over the chart's points (one per run, or per day for long histories: it weighs
+    every pair, and 900 runs are 400 k pairs) since the last change point."""
+    start = changes[-1].x if changes else -math.inf
+    segment = [point for point in points if point.x >= start]
     if len(segment) < MIN_POINTS_FOR_DRIFT:
         if len(points) >= MIN_POINTS_FOR_DRIFT:
             notes.append(
@@ -586,10 +665,11 @@ def _drift(
                 f"(needs {MIN_POINTS_FOR_DRIFT})"
             )
         return None
-    span_days = (segment[-1].x - segment[0].x) / 86_400.0
+    times = [point.x for point in segment]
+    span_days = (times[-1] - times[0]) / 86_400.0
     per: Literal["day", "run"] = "day" if span_days >= MIN_DRIFT_DAYS else "run"
     xs = (
-        [(point.x - segment[0].x) / 86_400.0 for point in segment]
+        [(time - times[0]) / 86_400.0 for time in times]
         if per == "day"
         else [float(index) for index in range(len(segment))]
     )

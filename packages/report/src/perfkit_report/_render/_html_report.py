@@ -130,6 +130,9 @@ class _Page:
 
     def trend(self, view: BenchmarkView) -> tuple[str, int, int]:
         points = view.series.points
+        # With a trend the band is the run-to-run noise around each level; without one (too
+        # few runs) it is each run's own p5-p95.
+        low, high = ("noise low", "noise high") if view.trend_basis != "none" else ("p5", "p95")
         runs = [[p.first_run, p.last_run, p.runs] for p in points]
         for point in points:
             self.run_ids.update((point.first_run, point.last_run))
@@ -137,12 +140,12 @@ class _Page:
         chart = self._add(
             {
                 "kind": "memory" if view.unit == "byte" else "trend",
-                "unit": view.unit,
+                "unit": view.basis.unit,
                 "x": [round(p.x, 3) for p in points],
                 "series": [
-                    {"label": "median", "values": [_num(p.median) for p in points]},
-                    {"label": "p5", "values": [_num(p.low) for p in points]},
-                    {"label": "p95", "values": [_num(p.high) for p in points]},
+                    {"label": view.basis.label, "values": [_num(p.median) for p in points]},
+                    {"label": low, "values": [_num(p.low) for p in points]},
+                    {"label": high, "values": [_num(p.high) for p in points]},
                 ],
                 "runs": runs,
                 "marks": marks,
@@ -565,15 +568,12 @@ def _trend_list(view: BenchmarkView, prefix: str = "", *, baselines: bool = True
         )
     for note in view.notes:
         out.append(f'<li class="note">{_e(prefix)}{_inline_code(note)}</li>')
-    if view.trend_basis == "processes":
-        out.append(
-            f'<li class="note">{_e(prefix)}trend from the per-process medians of '
-            f"{view.series.runs} runs (fewer than 10 runs)</li>"
-        )
+    if view.trend_basis != "none":
+        out.append(f'<li class="note">{_e(prefix)}{_e(view.basis_text)}</li>')
     if view.series.bucket_days:
         out.append(
             f'<li class="note">{_e(prefix)}one point per {view.series.bucket_days} day(s): '
-            "median of the runs' medians, band from their lowest p5 to highest p95</li>"
+            "median of the runs' values, band spanning the runs' noise bands</li>"
         )
     if view.verdict is not None:
         verdict = view.verdict

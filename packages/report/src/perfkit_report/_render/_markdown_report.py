@@ -299,8 +299,8 @@ def _suite_row(view: BenchmarkView) -> str:
     notes = list(view.notes)
     if view.series.bucket_days:
         notes.append(f"one point per {view.series.bucket_days} day(s)")
-    if view.trend_basis == "processes":
-        notes.append(f"trend from per-process medians of {view.series.runs} runs")
+    if view.trend_basis != "none":
+        notes.append(view.basis_text)
     kind = "memory · " if view.unit == "byte" else ""
     cells = [
         esc(view.id),

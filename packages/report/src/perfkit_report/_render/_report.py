@@ -24,6 +24,7 @@ from perfkit_report._render._analysis import render_analysis
 from perfkit_report._render._dashboard import Dashboard, build_dashboard
 from perfkit_report._render._html_report import render_html_report
 from perfkit_report._render._markdown_report import render_markdown_report
+from perfkit_report._render._trend import DEFAULT_ENGINE, engine_available
 from perfkit_report._targets import Targets
 
 __all__ = ["RenderedReport", "render_report"]
@@ -44,9 +45,19 @@ class RenderedReport:
 
 
 def render_report(
-    history: History, out_dir: str | Path, targets: Targets | None = None
+    history: History,
+    out_dir: str | Path,
+    targets: Targets | None = None,
+    *,
+    engine: str = DEFAULT_ENGINE,
 ) -> RenderedReport:
-    """Write the dashboard, the Markdown report and the analysis into ``out_dir`` (created)."""
+    """Write the dashboard, the Markdown report and the analysis into ``out_dir`` (created);
+    ``engine`` finds the change points (``ruptures``, or ``otava`` with perfkit-report[otava])."""
+    if not engine_available(engine):
+        raise InputError(
+            f"the change-point engine {engine!r} is not installed; "
+            f"pip install 'perfkit-report[{engine}]', or leave --change-points at its default"
+        )
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder; pass --out with a folder path")
@@ -57,7 +68,7 @@ def render_report(
             f"{folder}: cannot create the report folder ({exc.strerror}); pass --out with a "
             "writable path"
         ) from exc
-    dashboard = build_dashboard(history, targets)
+    dashboard = build_dashboard(history, targets, engine=engine)
     analysis = render_analysis(dashboard, folder, level=2)
     markdown_text = render_markdown_report(dashboard, folder)
     html_text = render_html_report(dashboard, analysis, folder)

@@ -1,6 +1,9 @@
 """The points of each benchmark's history, as the charts and the trend analysis read them.
 
-One point per run, in run order (start time; runs without a date by ingest time). A benchmark
+One series per benchmark, metric and *family* of runs: runs of different perfkit-bench modes
+(fast, default, rigorous) or of different machines (CPU model and count) measure differently
+and are never one series. One point per run, in run order (start time; runs without a date by
+ingest time). ``aggregate`` turns a long series into days: a benchmark
 with more runs than ``MAX_POINTS`` is aggregated into calendar buckets of whole UTC days (one day,
 or as many days as it takes to stay under the limit): the point's value is the median of the
 bucket's run medians, its band spans the lowest p5 to the highest p95 of those runs (everything
@@ -26,6 +29,7 @@ __all__ = [
     "BenchmarkSeries",
     "Point",
     "RunInfo",
+    "aggregate",
     "build_series",
     "format_day",
     "run_time",
@@ -51,6 +55,23 @@ class RunInfo:
     branch: str | None
     python: str | None = None
     """Python version (``3.11.7``) from the run's fingerprint, when recorded."""
+    mode: str | None = None
+    """perfkit-bench's mode (fast, default, rigorous, custom), when recorded."""
+    machine: str | None = None
+    """The CPU model and count (``Xeon @ 2.0GHz x2``) from the fingerprint, when recorded."""
+    dirty: bool | None = None
+
+    @property
+    def family(self) -> str:
+        """Runs of one family can be one series: the same mode on the same machine."""
+        return " on ".join(part for part in (self.mode, self.machine) if part) or "-"
+
+    @property
+    def code(self) -> str:
+        """The measured code: the commit; a run with changes or without a commit is its own."""
+        if self.commit and not self.dirty:
+            return self.commit
+        return f"run {self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +104,8 @@ class BenchmarkSeries:
     """0: one point per run; N: one point per N UTC days."""
     skipped: int
     """Rows left out because their median was not a finite number."""
+    family: str = "-"
+    """The runs' mode and machine (``RunInfo.family``)."""
 
 
 def run_time(started: str | None, ingested_at: str) -> float:
@@ -99,15 +122,32 @@ def run_time(started: str | None, ingested_at: str) -> float:
 def build_series(
     rows: Iterable[ResultRow], runs: Mapping[int, RunInfo], max_points: int = MAX_POINTS
 ) -> list[BenchmarkSeries]:
-    """Group rows (ordered by benchmark, then run order) into one series per benchmark."""
-    grouped: dict[str, list[ResultRow]] = {}
+    """Group rows (ordered by benchmark, then run order) into one series per benchmark, metric
+    and family of runs."""
+    families = {run_id: run.family for run_id, run in runs.items()}
+    grouped: dict[tuple[str, str, str], list[ResultRow]] = {}
     for row in rows:
-        grouped.setdefault(row.benchmark, []).append(row)
-    return [_series(name, members, runs, max_points) for name, members in grouped.items()]
+        grouped.setdefault((row.benchmark, row.metric, families[row.run_id]), []).append(row)
+    return [
+        _series(name, members, runs, max_points, family)
+        for (name, _, family), members in grouped.items()
+    ]
+
+
+def aggregate(points: Sequence[Point], max_points: int = MAX_POINTS) -> tuple[list[Point], int]:
+    """(points, days per point): the points as they are up to ``max_points``, else by days."""
+    if len(points) <= max_points:
+        return list(points), 0
+    days = _bucket_days(points, max_points)
+    return _aggregate(points, days), days
 
 
 def _series(
-    name: str, rows: Sequence[ResultRow], runs: Mapping[int, RunInfo], max_points: int
+    name: str,
+    rows: Sequence[ResultRow],
+    runs: Mapping[int, RunInfo],
+    max_points: int,
+    family: str,
 ) -> BenchmarkSeries:
     latest = rows[-1]
     usable = [row for row in rows if row.median is not None]
@@ -124,11 +164,7 @@ def _series(
         for row in usable
         if row.median is not None
     ]
-    bucket_days = 0
-    points = per_run
-    if len(per_run) > max_points:
-        bucket_days = _bucket_days(per_run, max_points)
-        points = _aggregate(per_run, bucket_days)
+    points, bucket_days = aggregate(per_run, max_points)
     return BenchmarkSeries(
         benchmark=name,
         metric=latest.metric,
@@ -139,6 +175,7 @@ def _series(
         runs=len(per_run),
         bucket_days=bucket_days,
         skipped=len(rows) - len(usable),
+        family=family,
     )
 
 
