@@ -214,6 +214,20 @@ def test_statistics_add_up_across_workers(rt: Runtime) -> None:
     assert one.name == refs[0].name
 
 
+def test_stopped_agents_stay_in_the_totals_once(rt: Runtime) -> None:
+    refs = [rt.spawn(Recorder, placement=i % 2) for i in range(3)]
+    for ref in refs:
+        ref.tell_batch(range(5))
+    assert rt.wait_idle(10)
+    for ref in refs[:2]:
+        rt.stop(ref)
+        assert ref.wait_stopped(10)
+    assert rt.wait_idle(10)
+    stats = rt.statistics()
+    assert stats.agents == 1
+    assert stats.messages_out == 15  # counted by the parent once a worker reports the stop
+
+
 # ------------------------------------------------------------------ bad input
 
 

@@ -75,9 +75,13 @@ class WorkerDelivery(SyncDelivery):
         self.worker = worker
 
     def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
-        super().retire(ref, processed, errors, dropped)
-        if not isinstance(ref, ProcessRef):
-            self.worker.agent_stopped(ref, (processed, errors, dropped))
+        if isinstance(ref, ProcessRef):
+            super().retire(ref, processed, errors, dropped)
+            return
+        # The parent keeps a stopped agent's counters (agent_stopped): kept here too, they
+        # would be counted twice in the runtime's totals.
+        self.router.forget(ref)
+        self.worker.agent_stopped(ref, (processed, errors, dropped))
 
     def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
         """Agents, handled, errors, dropped and queued over ``refs`` and this worker's retired."""
