@@ -1,4 +1,5 @@
-"""One contract across delivery modes, tested per mode (sync, threads, asyncio):
+"""One contract across delivery modes, tested per mode (sync, threads, asyncio; processes where
+the case does not need a local mailbox):
 
 - capacity is a hard bound, whatever the overflow policy and the number of sending threads;
 - ``Runtime.statistics()`` totals are the sums over every agent, stopped ones included
@@ -196,7 +197,7 @@ def test_runtime_totals_are_the_sums_over_every_agent(mode: str, lives: list[Lif
         _blocking_life(mode, lives)
 
 
-@pytest.mark.parametrize("mode", ["sync", "threads"])
+@pytest.mark.parametrize("mode", ["sync", "threads", "processes"])
 def test_three_idle_agents_stopped_leave_the_totals_whole(mode: str) -> None:
     """The issue's case: 3 agents, 5 messages each, then stopped: totals 15 in, 15 out."""
     with Runtime(mode=mode) as rt:
@@ -241,7 +242,7 @@ async def _stopped_async() -> None:
         assert rt.dead_letters.total == 1
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [*MODES, "processes"])
 def test_send_to_a_stopped_agent_raises_agent_stopped(mode: str) -> None:
     if mode == "asyncio":
         asyncio.run(_stopped_async())
@@ -249,7 +250,7 @@ def test_send_to_a_stopped_agent_raises_agent_stopped(mode: str) -> None:
         _stopped_blocking(mode)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [*MODES, "processes"])
 def test_tell_after_close_raises_runtime_closed_whatever_the_address(mode: str) -> None:
     async def closed_async() -> tuple[Runtime, Any]:
         async with Runtime(mode="asyncio") as rt:

@@ -300,8 +300,11 @@ def test_stop_supervision_stops_the_agent_and_later_mail_is_refused(rt: Runtime)
     ref = rt.spawn(Fails, supervision="stop", name="fragile")
     ref.tell("boom")
     assert ref.wait_stopped(5)
+    before = rt.dead_letters.total
+    ref.tell("late")  # tell never raises for a stopped agent: a dead letter, as in every mode
+    assert rt.dead_letters.total == before + 1
     with pytest.raises(AgentStopped):
-        ref.tell("late")
+        ref.send("late")
     assert "fragile" not in rt.names()
 
 

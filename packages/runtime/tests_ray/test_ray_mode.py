@@ -153,8 +153,11 @@ def test_stop_and_statistics(rt: Runtime) -> None:
     assert before.messages_out >= 10
     rt.stop(ref)
     assert ref.wait_stopped(30)
+    dead = rt.dead_letters.total
+    ref.tell(1)  # tell never raises for a stopped agent: a dead letter, as in every mode
+    assert rt.dead_letters.total == dead + 1
     with pytest.raises(AgentStopped):
-        ref.tell(1)
+        ref.send(1)
     assert "to-stop" not in rt.names()
 
 

@@ -187,6 +187,9 @@ class RayDelivery:
             raise value
         return value
 
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None:
+        self.router.dead_letters.add(address, msg, reason)
+
     def agent_statistics(self, ref: RayRef) -> AgentStats:
         stats = self._ray.get(self._handles[ref.host].control.remote("stats", ref.id))
         if stats is None:

@@ -330,6 +330,9 @@ class Cluster:
             raise AgentStopped(f"agent {ref.name!r} has stopped")
         return stats  # type: ignore[no-any-return]
 
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None:
+        self.rt.router.dead_letters.add(address, msg, reason)
+
     def stop(self, ref: ProcessRef) -> None:
         self.rt.stop(ref)
 

@@ -40,6 +40,7 @@ class Host(Protocol):
     def ask(self, ref: ProcessRef, msg: Any, timeout: float | None) -> Any: ...
     def wait_room(self, out: Outbox, deadline: float | None) -> bool: ...
     def dropped(self, gid: int) -> None: ...
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None: ...
     def agent_statistics(self, ref: ProcessRef) -> AgentStats: ...
     def stop(self, ref: ProcessRef) -> None: ...
     def wait_stopped(self, ref: ProcessRef, timeout: float | None) -> bool: ...
@@ -119,7 +120,8 @@ class ProcessRef:
         out.lock.acquire()
         try:
             if self._state != "running":
-                self._refuse(msg)
+                self._stopped_tell(msg)
+                return
             if out.count >= out.limit and not out.flush() and not self._when_full(out):
                 return
             if out.last == self.id:
@@ -149,6 +151,8 @@ class ProcessRef:
 
     def send(self, msg: Any, timeout: float | None = None) -> None:
         """Deliver ``msg``, waiting for room in the ring when it is full (policy ``block``)."""
+        if self._state != "running":
+            self._refuse(msg)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -173,6 +177,13 @@ class ProcessRef:
             self._refuse(msg)
         check_message(self._host.codec, msg, self.name)
         return self._host.ask(self, msg, timeout)
+
+    def _stopped_tell(self, msg: Any) -> None:
+        """``tell`` never raises for a stopped agent (a dead letter), as in every mode; a closed
+        runtime refuses (RuntimeClosed)."""
+        if self._host.closed:
+            self._refuse(msg)
+        self._host.dead_letter(self.name, msg, "agent stopped")
 
     def _refuse(self, msg: Any) -> None:
         if self._host.closed:

@@ -75,7 +75,8 @@ class WorkerDelivery(SyncDelivery):
         self.worker = worker
 
     def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
-        if isinstance(ref, ProcessRef):
+        proxy = isinstance(ref, ProcessRef)  # an agent of another worker: nothing counted here
+        if proxy:
             super().retire(ref, processed, errors, dropped)
             return
         # The parent keeps a stopped agent's counters (agent_stopped): kept here too, they
@@ -222,6 +223,9 @@ class Worker:
 
     def agent_statistics(self, ref: ProcessRef) -> Any:
         raise ModeError("statistics of agents on other workers are read from the parent process")
+
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None:
+        self.rt.router.dead_letters.add(address, msg, reason)
 
     def stop(self, ref: ProcessRef) -> None:
         self.rt.stop(ref)

@@ -165,6 +165,9 @@ class Host:
             raise value
         return value
 
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None:
+        self.dead.add(address, msg, reason)
+
     def agent_statistics(self, ref: RayRef) -> Any:
         raise ModeError("statistics of agents on other hosts are read from the driver")
 

@@ -34,6 +34,7 @@ class RayHost(Protocol):
     def arm(self, box: Box) -> None: ...
     def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any: ...
     def agent_statistics(self, ref: RayRef) -> AgentStats: ...
+    def dead_letter(self, address: str, msg: Any, reason: str) -> None: ...
     def wait_stopped(self, ref: RayRef, timeout: float | None) -> bool: ...
 
 
@@ -106,7 +107,8 @@ class RayRef:
         box.lock.acquire()
         try:
             if self._state != "running":
-                self._refuse()
+                self._stopped_tell(msg)
+                return
             if box.last == self.id:
                 box.run.append(msg)
             else:
@@ -129,10 +131,15 @@ class RayRef:
             self.tell(msg)
 
     def send(self, msg: Any, timeout: float | None = None) -> None:
-        """As ``tell``: Ray queues actor calls without bound, so there is no room to wait for."""
+        """As ``tell``: Ray queues actor calls without bound, so there is no room to wait for;
+        a stopped agent raises AgentStopped (``tell`` records a dead letter)."""
+        if self._state != "running":
+            self._refuse()
         self.tell(msg)
 
     def send_batch(self, msgs: Iterable[Any], timeout: float | None = None) -> None:
+        if self._state != "running":
+            self._refuse()
         self.tell_batch(msgs)
 
     def ask(self, msg: Any, timeout: float | None = None) -> Any:
@@ -141,6 +148,13 @@ class RayRef:
             self._refuse()
         check_message(self._host.codec, msg, self.name)
         return self._host.ask(self, msg, timeout)
+
+    def _stopped_tell(self, msg: Any) -> None:
+        """``tell`` never raises for a stopped agent (a dead letter), as in every mode; a closed
+        runtime refuses (RuntimeClosed)."""
+        if self._host.closed:
+            self._refuse()
+        self._host.dead_letter(self.name, msg, "agent stopped")
 
     def _refuse(self) -> None:
         if self._host.closed:
