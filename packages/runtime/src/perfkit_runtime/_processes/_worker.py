@@ -75,7 +75,8 @@ class WorkerDelivery(SyncDelivery):
         self.worker = worker
 
     def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
-        if isinstance(ref, ProcessRef):
+        proxy = isinstance(ref, ProcessRef)  # an agent of another worker: nothing counted here
+        if proxy:
             super().retire(ref, processed, errors, dropped)
             return
         # The parent keeps a stopped agent's counters (agent_stopped): kept here too, they
