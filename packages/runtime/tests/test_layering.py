@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 import graphlib
 import itertools
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -189,6 +191,18 @@ def test_only_the_facade_and_the_remote_workers_import_the_runtime() -> None:
         if f"{PACKAGE}._runtime" in targets
     }
     assert importers == {PACKAGE, f"{PACKAGE}._processes._worker", f"{PACKAGE}._ray._host"}
+
+
+def test_processes_and_ray_mode_are_registered_but_imported_on_first_use() -> None:
+    code = (
+        "import sys, perfkit_runtime\n"
+        "from perfkit_runtime._modes import REMOTE_OPENERS\n"
+        "loaded = [m for m in ('perfkit_runtime._modes.processes', 'perfkit_runtime._modes.ray',"
+        " 'perfkit_runtime._processes._cluster', 'ray') if m in sys.modules]\n"
+        "print(sorted(REMOTE_OPENERS), loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['processes', 'ray'] []"
 
 
 def test_the_cycle_check_counts_type_only_and_function_level_imports() -> None:
