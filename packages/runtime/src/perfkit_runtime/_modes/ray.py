@@ -137,10 +137,11 @@ class RayDelivery:
     # ------------------------------------------------------------------ RayHost protocol
 
     def submit(self, box: Box) -> None:
-        with box.lock:
-            records, n = box.take()
-        if n:
-            self._call(box.host, "deliver", records, n)
+        with box.sending:
+            with box.lock:
+                records, n = box.take()
+            if n:
+                self._call(box.host, "deliver", records, n)
 
     def _call(self, host: int, method: str, records: list[Any], n: int) -> Any:
         self._calls += 1
@@ -155,11 +156,12 @@ class RayDelivery:
     def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any:
         ray = self._ray
         box = self._boxes[ref.host]
-        with box.lock:
-            records, _n = box.take()
-        # Not tracked among the calls in flight: the asker waits for this one itself.
-        self._calls += 1
-        call = self._handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
+        with box.sending:
+            with box.lock:
+                records, _n = box.take()
+            # Not tracked among the calls in flight: the asker waits for this one itself.
+            self._calls += 1
+            call = self._handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
         try:
             status, value = ray.get(call, timeout=timeout)
         except ray.exceptions.GetTimeoutError:
