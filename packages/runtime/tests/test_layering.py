@@ -1,19 +1,30 @@
-"""The Runtime and the agent references meet only through the delivery protocol.
+"""The package's layers, and the Runtime and the agent references meeting only through protocols.
 
-Checked on the source's syntax trees: ``Runtime`` (``_runtime.py``) reads or writes no private
-attribute of another object and reaches its delivery only through the members of
-``_modes.delivery.Delivery``; the reference side (``_mailbox.py``, ``_ref.py``, ``_modes/``) touches
-no private attribute of the Runtime. Re-introducing ``ref._q`` in the runtime, or
-``self._delivery.runtime._checked`` in a ref, fails here.
+Checked on the source's syntax trees:
+
+- no import cycle, counting every import (module level, under ``if TYPE_CHECKING:``, inside
+  functions); the layers are drawn in ``_protocols.py``, and only the facade and the code that
+  runs a ``Runtime`` in another process (a processes-mode worker, a Ray host) import ``_runtime``;
+- ``Runtime`` (``_runtime.py``) reads or writes no private attribute of another object and
+  reaches its delivery only through the members of ``_modes.delivery.Delivery``; the reference
+  side (``_mailbox.py``, ``_ref.py``, ``_modes/``) touches no private attribute of the Runtime.
+  Re-introducing ``ref._q`` in the runtime, or ``self._delivery.runtime._checked`` in a ref,
+  fails here.
 """
 
 from __future__ import annotations
 
 import ast
+import graphlib
+import itertools
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import perfkit_runtime
 
+PACKAGE = "perfkit_runtime"
 SRC = Path(perfkit_runtime.__file__).parent
 RUNTIME = SRC / "_runtime.py"
 REF_SIDE = sorted([SRC / "_mailbox.py", SRC / "_ref.py", *(SRC / "_modes").glob("*.py")])
@@ -116,3 +127,100 @@ def test_the_reference_side_never_holds_the_runtime_privately() -> None:
         source = path.read_text(encoding="utf-8")
         assert "self._rt" not in source, path.name
         assert "._runtime" not in source.replace("perfkit_runtime._runtime", ""), path.name
+
+
+# -- the import graph ---------------------------------------------------------------------------
+
+
+def read_package(source: Path = SRC) -> dict[str, ast.Module]:
+    """Every module of the package under ``source``, by dotted name (a package by its own)."""
+    modules = {}
+    for path in sorted(source.rglob("*.py")):
+        parts = (PACKAGE, *path.relative_to(source).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = _tree(path)
+    return modules
+
+
+def imports(name: str, tree: ast.Module, known: Mapping[str, object]) -> set[str]:
+    """The package's modules that module ``name`` imports anywhere in its file: at module level,
+    under ``if TYPE_CHECKING:`` and inside functions alike (``ast.walk`` sees them all)."""
+    is_package = any(other.startswith(name + ".") for other in known)
+    package = name if is_package else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in known else base)
+    return {target for target in found if target in known and target != name}
+
+
+def import_graph(modules: Mapping[str, ast.Module]) -> dict[str, set[str]]:
+    return {name: imports(name, tree, modules) for name, tree in modules.items()}
+
+
+def import_cycle(modules: Mapping[str, ast.Module]) -> list[str]:
+    """One cycle of the import graph, ``[a, b, ..., a]`` where each module imports the next;
+    empty when there is none."""
+    try:
+        graphlib.TopologicalSorter(import_graph(modules)).prepare()
+    except graphlib.CycleError as error:
+        return list(reversed(error.args[1]))  # graphlib lists each import before its importer
+    return []
+
+
+def test_there_is_no_import_cycle_not_even_a_type_only_or_lazy_one() -> None:
+    cycle = import_cycle(read_package())
+    assert cycle == [], "import cycle: " + " imports ".join(cycle)
+
+
+def test_only_the_facade_and_the_remote_workers_import_the_runtime() -> None:
+    # The modes reach the runtime through _modes.delivery.ModeRuntime, agents and references
+    # through _protocols; processes and ray mode are opened through _modes.REMOTE_OPENERS.
+    importers = {
+        name
+        for name, targets in import_graph(read_package()).items()
+        if f"{PACKAGE}._runtime" in targets
+    }
+    assert importers == {PACKAGE, f"{PACKAGE}._processes._worker", f"{PACKAGE}._ray._host"}
+
+
+def test_processes_and_ray_mode_are_registered_but_imported_on_first_use() -> None:
+    code = (
+        "import sys, perfkit_runtime\n"
+        "from perfkit_runtime._modes import REMOTE_OPENERS\n"
+        "loaded = [m for m in ('perfkit_runtime._modes.processes', 'perfkit_runtime._modes.ray',"
+        " 'perfkit_runtime._processes._cluster', 'ray') if m in sys.modules]\n"
+        "print(sorted(REMOTE_OPENERS), loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['processes', 'ray'] []"
+
+
+def test_the_cycle_check_counts_type_only_and_function_level_imports() -> None:
+    modules = {
+        PACKAGE: ast.parse("from perfkit_runtime._runtime import Runtime\n"),
+        f"{PACKAGE}._runtime": ast.parse("from perfkit_runtime._modes import open_delivery\n"),
+        f"{PACKAGE}._modes": ast.parse(
+            "def open_delivery():\n    from perfkit_runtime._modes.sync import SyncDelivery\n"
+        ),
+        f"{PACKAGE}._modes.sync": ast.parse(
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from perfkit_runtime._runtime import Runtime\n"
+        ),
+    }
+    cycle = import_cycle(modules)
+    assert set(cycle) == {f"{PACKAGE}._runtime", f"{PACKAGE}._modes", f"{PACKAGE}._modes.sync"}
+    graph = import_graph(modules)
+    assert cycle[0] == cycle[-1]
+    assert all(b in graph[a] for a, b in itertools.pairwise(cycle)), cycle
+    del modules[f"{PACKAGE}._modes.sync"]
+    assert import_cycle(modules) == []

@@ -24,6 +24,7 @@ from perfkit_runtime._exceptions import (
 )
 from perfkit_runtime._history import History, HistoryRecord, HistoryStats
 from perfkit_runtime._modes.asyncio import AsyncRef
+from perfkit_runtime._modes.remote import register_remote_modes as _register_remote_modes
 from perfkit_runtime._modes.sync import SyncRef
 from perfkit_runtime._modes.threads import ThreadRef
 from perfkit_runtime._pool import AgentPool, PoolStats
@@ -50,6 +51,10 @@ from perfkit_runtime._statistics import (
 from perfkit_runtime._store import Store, StoredMessage, StoreStats
 
 __version__ = "0.1.0"
+
+# processes and ray mode run a Runtime in each worker, so the runtime cannot import them: the
+# facade, above both, tells it how to open them (each is imported on first use).
+_register_remote_modes()
 
 __all__ = [
     "CODECS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from perfkit_runtime._protocols import RuntimeView
     from perfkit_runtime._ref import AgentRef
-    from perfkit_runtime._runtime import Runtime
 
 __all__ = ["Agent"]
 
@@ -17,14 +17,15 @@ class Agent:
     Override ``handle(msg)``: its return value is the reply to ``ask()``. ``handle`` may be
     ``async def`` when the runtime runs in ``mode="asyncio"``. ``on_start`` runs before the first
     message, ``on_stop`` after the last; ``reset`` runs when a pool hands a recycled instance out
-    again. ``self.runtime`` and ``self.ref`` are set before ``on_start``.
+    again. ``self.runtime`` and ``self.ref`` are set before ``on_start``; ``self.runtime`` is typed
+    as what a handler uses of its runtime (``_protocols.RuntimeView``).
 
     Subclasses may declare ``__slots__`` to keep idle agents small.
     """
 
     __slots__ = ("__weakref__", "ref", "runtime")
 
-    runtime: Runtime
+    runtime: RuntimeView
     ref: AgentRef
 
     def handle(self, msg: Any) -> Any:

@@ -11,15 +11,40 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._agent import Agent
 
 if TYPE_CHECKING:
     from perfkit_runtime._ref import AgentRef
-    from perfkit_runtime._runtime import Runtime
 
 __all__ = ["AgentPool", "PoolStats"]
+
+
+class PoolOwner(Protocol):
+    """The runtime as its pools see it (``Runtime`` is one)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def spawn(self, cls: type[Agent], *args: Any, **kwargs: Any) -> Any: ...
+
+    def stop(self, ref: AgentRef) -> None: ...
+
+    def _start(
+        self,
+        agent: Agent,
+        cls: type[Agent],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        name: str | None = None,
+        capacity: int | None = None,
+        overflow: str = "block",
+        supervision: str = "resume",
+        q: deque[Any] | None = None,
+        placement: object = None,
+    ) -> AgentRef: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +60,7 @@ class AgentPool:
 
     def __init__(
         self,
-        rt: Runtime,
+        rt: PoolOwner,
         cls: type[Agent],
         size: int,
         args: tuple[Any, ...],

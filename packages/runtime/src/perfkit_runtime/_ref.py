@@ -7,7 +7,8 @@ subclass per delivery mode (``_modes/sync.py``, ``threads.py``, ``asyncio.py``) 
 
 A reference knows its runtime only through its delivery (``_delivery``: the mode's
 ``_modes.local.LocalDelivery``), which gives it the runtime's public parts and takes the
-counters of a stopped agent (``retire``).
+counters of a stopped agent (``retire``). Both are typed as this layer sees them
+(``_protocols.RefDelivery``, ``Hooks`` for the agent), so the module imports no mode.
 
 The mailbox (capacity, overflow policies, drops, waiting for room) is ``_mailbox.Mailbox``, the
 base class of ``AgentRef``; a stopped agent's mailbox refuses mail through ``AgentRef._refuse``.
@@ -40,8 +41,7 @@ from perfkit_runtime._mailbox import (
 from perfkit_runtime._statistics import AgentStats, LatencyRecorder
 
 if TYPE_CHECKING:
-    from perfkit_runtime._agent import Agent
-    from perfkit_runtime._modes.local import LocalDelivery
+    from perfkit_runtime._protocols import Hooks, RefDelivery
 
 __all__ = ["SUPERVISION_POLICIES", "AgentRef"]
 
@@ -87,14 +87,14 @@ class AgentRef(Mailbox):
 
     def __init__(
         self,
-        delivery: LocalDelivery,
-        agent: Agent,
+        delivery: RefDelivery,
+        agent: Hooks,
         ident: int,
         name: str | None,
         capacity: int | None,
         overflow: str,
         supervision: str,
-        cls: type[Agent],
+        cls: type[Hooks],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         q: deque[Any] | None = None,
@@ -129,7 +129,7 @@ class AgentRef(Mailbox):
         self._timing: LatencyRecorder | None = LatencyRecorder() if rt.timing else None
         self._bind(agent)
 
-    def _bind(self, agent: Agent) -> None:
+    def _bind(self, agent: Hooks) -> None:
         agent.runtime = self._delivery.runtime
         agent.ref = self
         self._agent = agent

@@ -24,7 +24,8 @@ from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef, logger
 
 if TYPE_CHECKING:
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.delivery import ModeRuntime
+    from perfkit_runtime._protocols import Hooks
 
 __all__ = ["AsyncRef", "AsyncioDelivery", "has_async_hooks"]
 
@@ -58,7 +59,7 @@ class AsyncRef(AgentRef):
     mode = "asyncio"
     _delivery: AsyncioDelivery
 
-    def _bind(self, agent: Agent) -> None:
+    def _bind(self, agent: Hooks) -> None:
         super()._bind(agent)
         # An agent with any coroutine hook runs as a task; one with none runs from call_soon.
         self._async = has_async_hooks(type(agent))
@@ -258,7 +259,7 @@ async def _maybe_await(value: Any) -> Any:
 _ASYNC_HOOKS: dict[type[Any], bool] = {}
 
 
-def has_async_hooks(cls: type[Agent]) -> bool:
+def has_async_hooks(cls: type[Hooks]) -> bool:
     """Whether any of the class's hooks is ``async def`` (cached: inspect costs ~0.5 µs a call)."""
     try:
         return _ASYNC_HOOKS[cls]
@@ -275,7 +276,7 @@ class AsyncioDelivery(LocalDelivery):
 
     mode = "asyncio"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ModeRuntime) -> None:
         super().__init__(runtime, self._first_ref)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.call_soon: Callable[..., Any]

@@ -5,7 +5,8 @@ topics, groups, dead letters), the public API. A *delivery* owns how agents run:
 handlers execute, how an agent with mail gets a turn, how callers wait, how it all stops. The
 runtime holds one delivery (``_modes.open_delivery``) and talks to it only through the methods
 below; the delivery talks back only through the runtime's public attributes (``router``,
-``history``, ``timing``, ``batch``). Neither touches the other's private state, which a test pins
+``history``, ``timing``, ``batch``: the ``ModeRuntime`` protocol, so no mode imports
+``_runtime``). Neither touches the other's private state, which a test pins
 (``tests/test_layering.py``).
 
 Messages do not cross this protocol. ``spawn`` returns the agent's reference, an ``AgentRef`` of
@@ -71,11 +72,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from perfkit_runtime._protocols import RuntimeView
+
 if TYPE_CHECKING:
     from perfkit_runtime._agent import Agent
     from perfkit_runtime._ref import AgentRef
+    from perfkit_runtime._router import Router
 
-__all__ = ["AgentTotals", "CloseReport", "Delivery"]
+__all__ = ["AgentTotals", "CloseReport", "Delivery", "ModeRuntime"]
+
+
+class ModeRuntime(RuntimeView, Protocol):
+    """The runtime as its delivery sees it: what agents see, and its router (``Runtime`` is
+    one). A mode is opened with it and keeps it as ``runtime``; it never imports ``_runtime``."""
+
+    router: Router
 
 
 @dataclass(frozen=True, slots=True)

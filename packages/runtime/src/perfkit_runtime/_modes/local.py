@@ -25,9 +25,9 @@ from perfkit_runtime._mailbox import STOPPED
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
 
 if TYPE_CHECKING:
+    from perfkit_runtime._modes.delivery import ModeRuntime
     from perfkit_runtime._ref import AgentRef
     from perfkit_runtime._router import DeadLetters, Router
-    from perfkit_runtime._runtime import Runtime
 
 __all__ = ["LocalDelivery"]
 
@@ -43,7 +43,7 @@ class LocalDelivery:
 
     mode: ClassVar[str] = ""
 
-    def __init__(self, runtime: Runtime, ref_class: Callable[..., AgentRef]) -> None:
+    def __init__(self, runtime: ModeRuntime, ref_class: Callable[..., AgentRef]) -> None:
         self.runtime = runtime
         self.ref_class = ref_class
         self.router: Router = runtime.router

@@ -30,7 +30,7 @@ from perfkit_runtime._processes._cluster import Cluster
 from perfkit_runtime._processes._ref import ProcessRef
 
 if TYPE_CHECKING:
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.delivery import ModeRuntime
 
 __all__ = ["DEFAULT_RING_BYTES", "ProcessesDelivery"]
 
@@ -56,7 +56,7 @@ class ProcessesDelivery:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: ModeRuntime,
         workers: int,
         *,
         codec: str = "pickle",

@@ -34,12 +34,13 @@ from perfkit_runtime._exceptions import (
 )
 from perfkit_runtime._hashring import HashRing
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
+from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
 from perfkit_runtime._ray._host import ASK, Host
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._statistics import AgentStats
 
 if TYPE_CHECKING:
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.delivery import ModeRuntime
 
 __all__ = ["RayDelivery", "cloudpickle_encode"]
 
@@ -65,19 +66,6 @@ def _import_ray() -> Any:
     return ray
 
 
-def cloudpickle_encode(obj: Any) -> bytes:
-    """What Ray does to a call's arguments; EncodeError when it cannot."""
-    from ray import cloudpickle
-
-    try:
-        return bytes(cloudpickle.dumps(obj))
-    except Exception as exc:
-        raise EncodeError(
-            f"codec 'cloudpickle' cannot encode a value of type {type(obj).__qualname__!r} "
-            f"({exc}): send plain values, or objects without locks, files or sockets"
-        ) from exc
-
-
 class _Cloudpickle:
     name = "cloudpickle"
     encode = staticmethod(cloudpickle_encode)
@@ -95,7 +83,7 @@ class RayDelivery:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: ModeRuntime,
         *,
         address: str | None = None,
         hosts: int | None = None,
@@ -149,10 +137,11 @@ class RayDelivery:
     # ------------------------------------------------------------------ RayHost protocol
 
     def submit(self, box: Box) -> None:
-        with box.lock:
-            records, n = box.take()
-        if n:
-            self._call(box.host, "deliver", records, n)
+        with box.sending:
+            with box.lock:
+                records, n = box.take()
+            if n:
+                self._call(box.host, "deliver", records, n)
 
     def _call(self, host: int, method: str, records: list[Any], n: int) -> Any:
         self._calls += 1
@@ -167,11 +156,12 @@ class RayDelivery:
     def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any:
         ray = self._ray
         box = self._boxes[ref.host]
-        with box.lock:
-            records, _n = box.take()
-        # Not tracked among the calls in flight: the asker waits for this one itself.
-        self._calls += 1
-        call = self._handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
+        with box.sending:
+            with box.lock:
+                records, _n = box.take()
+            # Not tracked among the calls in flight: the asker waits for this one itself.
+            self._calls += 1
+            call = self._handles[ref.host].call.remote([*records, ASK, [ref.id, msg]])
         try:
             status, value = ray.get(call, timeout=timeout)
         except ray.exceptions.GetTimeoutError:

@@ -22,7 +22,7 @@ from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef
 
 if TYPE_CHECKING:
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.delivery import ModeRuntime
 
 __all__ = ["SyncDelivery", "SyncRef"]
 
@@ -136,7 +136,7 @@ class SyncDelivery(LocalDelivery):
 
     mode = "sync"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ModeRuntime) -> None:
         super().__init__(runtime, SyncRef)
         self.runq: deque[SyncRef] = deque()
         self.dispatching = False

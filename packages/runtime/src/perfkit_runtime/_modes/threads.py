@@ -34,7 +34,7 @@ from perfkit_runtime._modes.local import LocalDelivery
 from perfkit_runtime._ref import AgentRef
 
 if TYPE_CHECKING:
-    from perfkit_runtime._runtime import Runtime
+    from perfkit_runtime._modes.delivery import ModeRuntime
 
 __all__ = ["ThreadDelivery", "ThreadRef"]
 
@@ -267,7 +267,7 @@ class ThreadDelivery(LocalDelivery):
 
     mode = "threads"
 
-    def __init__(self, runtime: Runtime, workers: int) -> None:
+    def __init__(self, runtime: ModeRuntime, workers: int) -> None:
         super().__init__(runtime, ThreadRef)
         self.lock = threading.Lock()
         # Held by a sender while it checks a bounded mailbox's room and appends (ThreadRef).

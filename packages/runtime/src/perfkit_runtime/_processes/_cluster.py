@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import (
@@ -44,12 +44,28 @@ from perfkit_runtime._transport import (
 )
 
 if TYPE_CHECKING:
-    from perfkit_runtime._modes.processes import ProcessesDelivery
+    from perfkit_runtime._router import Router
     from perfkit_runtime._statistics import AgentStats
 
-__all__ = ["Cluster"]
+__all__ = ["Cluster", "Parent"]
 
 logger = logging.getLogger("perfkit_runtime")
+
+
+class Parent(Protocol):
+    """The delivery a cluster works for, as the cluster sees it (``ProcessesDelivery`` is one)."""
+
+    router: Router
+
+    def stop(self, ref: Any) -> None: ...
+
+    def wait_stopped(self, ref: Any, timeout: float | None) -> bool: ...
+
+    def agent_stopped(self, gid: int, counters: tuple[int, int, int]) -> None: ...
+
+    def name_of(self, gid: int) -> str: ...
+
+    def crashed(self, k: int) -> tuple[list[Any], list[Any]]: ...
 
 
 class _Slot:
@@ -98,9 +114,7 @@ def check_shared_memory(processes: int, capacity: int) -> None:
 class Cluster:
     """Workers 1..N, the zygote that forks them, and the parent's ends of their rings."""
 
-    def __init__(
-        self, rt: ProcessesDelivery, workers: int, codec: Codec, opts: dict[str, Any]
-    ) -> None:
+    def __init__(self, rt: Parent, workers: int, codec: Codec, opts: dict[str, Any]) -> None:
         check_shared_memory(workers + 1, opts["ring_bytes"])
         self.rt = rt
         self.n = workers

@@ -19,6 +19,7 @@ from typing import Any
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, ModeError
 from perfkit_runtime._modes.sync import SyncDelivery
+from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._router import DeadLetters
 from perfkit_runtime._runtime import Runtime
@@ -104,8 +105,6 @@ class _Codec:
     name = "cloudpickle"
 
     def encode(self, obj: Any) -> bytes:
-        from perfkit_runtime._modes.ray import cloudpickle_encode
-
         return cloudpickle_encode(obj)
 
     def decode(self, data: bytes) -> Any:  # pragma: no cover - never used: Ray decodes

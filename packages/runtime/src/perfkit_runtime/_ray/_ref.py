@@ -41,12 +41,16 @@ class RayHost(Protocol):
 class Box:
     """Tells waiting to travel to one host actor, as runs: ``[gid, [msg, ...], gid, ...]``."""
 
-    __slots__ = ("count", "host", "last", "limit", "lock", "pending", "run", "since")
+    __slots__ = ("count", "host", "last", "limit", "lock", "pending", "run", "sending", "since")
 
     def __init__(self, host: int, limit: int) -> None:
         self.host = host
         self.limit = limit
         self.lock = threading.Lock()
+        # Held from take() until the actor call is submitted, by whoever empties the box (the
+        # hub, a full box's teller, an asker): calls then reach the host in the order their
+        # records were taken. Tells do not take it.
+        self.sending = threading.Lock()
         self.pending: list[Any] = []
         self.run: list[Any] = []
         self.last = -1
