@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the files in this folder were made: 20 real `perfkit-bench run --fast` runs of one unchanged
 # commit (the asyncio tell/ask benchmarks and the references they are measured against), some of
-# them beside a busy neighbour pinned to CPU 0. test_trend_runs.py reads them to check that
+# them beside a busy neighbour pinned to CPU 0. test_trend_series.py reads them to check that
 # unchanged code gives no change point and that a 5 % step from run 10 on is found.
 #
 # Run from the repository root: bash packages/report/tests/data/trend_runs/record.sh
