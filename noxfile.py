@@ -38,9 +38,10 @@ ROOT_TEST_DEPS = ["-r", "requirements.txt", "pytest", "pytest-timeout"]
 
 
 # The commands some sessions need from the system, and the Debian package that brings each:
-# the report's browser test drives chromium, perfkit-bench's instructions channel runs valgrind.
+# the report's and the profile pages' browser tests drive chromium, perfkit-bench's instructions
+# channel runs valgrind.
 SYSTEM_PACKAGES = {"chromium": "chromium", "valgrind": "valgrind"}
-SESSION_TOOLS = {"report": ["chromium"], "bench": ["valgrind"]}
+SESSION_TOOLS = {"report": ["chromium"], "profile": ["chromium"], "bench": ["valgrind"]}
 # Where Debian installs them, looked at after an install when PATH does not hold that folder.
 SYSTEM_BIN = ["/usr/bin", "/bin", "/usr/local/bin"]
 
