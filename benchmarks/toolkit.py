@@ -55,7 +55,12 @@ max = 4096
 
 
 def _cache(name: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"perfkit-toolkit-v{GENERATOR_VERSION}-{name}"
+    """A generated input kept between runs, named by the generator's version and the history's
+    schema (its last migration), so a checkout with another schema makes its own."""
+    from perfkit_report import MIGRATIONS
+
+    schema = MIGRATIONS[-1].name.split("_", 1)[0]
+    return Path(tempfile.gettempdir()) / f"perfkit-toolkit-v{GENERATOR_VERSION}-s{schema}-{name}"
 
 
 def _shape() -> list[tuple[str, str, str, float]]:
