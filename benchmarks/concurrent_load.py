@@ -14,7 +14,7 @@ from typing import Any
 
 from _common import Count, Idle, run_async
 
-from perfkit_bench import benchmark
+from perfkit_bench import benchmark, timer
 from perfkit_runtime import Agent, Runtime
 
 # ------------------------------------------------------------------ thread-pool scaling
@@ -34,17 +34,18 @@ class Blocking(Agent):
     target="load",
     inner_loops=256,
     params_grid={"workers": [1, 2, 4, 8]},
+    clock="wall",
 )
 def worker_scaling(loops: int, *, workers: int) -> float:
     """256 messages spread over 32 agents whose handlers block 200 µs, by worker count."""
     with Runtime("threads", workers=workers) as rt:
         refs = rt.spawn_many(Blocking, 32)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(256):
                 refs[i % 32].tell(i)
             rt.wait_idle()
-        return perf_counter() - t0
+        return timer() - t0
 
 
 # ------------------------------------------------------------------ asyncio patterns
@@ -57,6 +58,7 @@ FANOUT = 100
     target="load",
     inner_loops=FANOUT,
     params_grid={"pattern": ["gather", "taskgroup", "semaphore"]},
+    clock="thread",
 )
 def async_patterns(loops: int, *, pattern: str) -> float:
     """Ask 100 agents at once with asyncio.gather, a TaskGroup, or gather under Semaphore(10)."""
@@ -70,7 +72,7 @@ def async_patterns(loops: int, *, pattern: str) -> float:
                 async with sem:
                     return await ref.ask(i)
 
-            t0 = perf_counter()
+            t0 = timer()
             for _ in range(loops):
                 if pattern == "gather":
                     await asyncio.gather(*(r.ask(i) for i, r in enumerate(refs)))
@@ -80,7 +82,7 @@ def async_patterns(loops: int, *, pattern: str) -> float:
                             tg.create_task(r.ask(i))
                 else:
                     await asyncio.gather(*(bounded(r, i) for i, r in enumerate(refs)))
-            return perf_counter() - t0
+            return timer() - t0
 
     return run_async(main())
 
@@ -194,17 +196,23 @@ class Relay(Agent):
             tell(i)
 
 
-@benchmark("concurrent_load.contention", target="load", inner_loops=10_000, params={"senders": 100})
+@benchmark(
+    "concurrent_load.contention",
+    target="load",
+    inner_loops=10_000,
+    params={"senders": 100},
+    clock="process",
+)
 def contention(loops: int) -> float:
     """100 agents each send 100 messages to one hot agent at once (threads mode), drained."""
     with Runtime("threads") as rt:
         hot = rt.spawn(Count)
         relays = rt.spawn_many(Relay, 100, hot)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for r in relays:
                 r.tell(100)
             rt.wait_idle()
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert hot._agent.n == loops * 10_000
         return elapsed
