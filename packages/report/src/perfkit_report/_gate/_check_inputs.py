@@ -109,6 +109,7 @@ def _samples(
                 severity=severity,
                 channel=own_channel,
                 paired=pair.paired,
+                ratios=pair.ratios,
             )
         )
     return samples, units

@@ -260,6 +260,7 @@ class _Bench:
     head_runs: tuple[Any, ...]
     injected: float
     direction: Direction
+    ratios: tuple[float, ...] | None
     threshold: float
     severity: SeverityBands | None
 
@@ -382,6 +383,7 @@ def _bench(
         head_runs=runs["head"],
         injected=pair.injected_percent,
         direction=targets.direction_for(name) if targets else DEFAULT_DIRECTION,
+        ratios=pair.ratios,
         threshold=threshold
         if threshold is not None
         else (targets.threshold_for(name) if targets else DEFAULT_THRESHOLD),
@@ -423,6 +425,7 @@ def _gate(
                 severity=bench.severity,
                 channel=bench.channel,
                 paired=True,
+                ratios=bench.ratios[block] if bench.ratios is not None else None,
             )
             for bench in benches
         ],
