@@ -27,6 +27,8 @@ class Pairs:
     out: Path
     selection: list[str]
     options: GateOptions
+    affinity: str | None = None
+    """The CPUs of the timed slices (default: ``--affinity``, else the last CPU, ab's choice)."""
 
     @property
     def directory(self) -> Path:
@@ -54,7 +56,7 @@ class Pairs:
         if not self.options.include_references:
             command.append("--exclude-references")
         for flag, value in (
-            ("--affinity", self.options.affinity),
+            ("--affinity", self.affinity or self.options.affinity),
             ("--seed", self.options.seed),
             ("--inject-head", self.options.inject_head),
         ):
