@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit_report._exceptions import InputError
-from perfkit_report._history import ParsedResult, read_result_file
+from perfkit_report._history import ParsedResult, ResultRecord, read_result_file
 
 __all__ = [
     "AB_SIDE_KEY",
@@ -46,6 +46,7 @@ __all__ = [
     "SLICES_KEY",
     "PairedSamples",
     "load_pairs",
+    "result_key",
     "within_pair_ratios",
 ]
 
@@ -101,8 +102,8 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
     """
     base_run = read_result_file(base_path)
     head_run = read_result_file(head_path)
-    base_results = {result.benchmark: result for result in base_run.results}
-    head_results = {result.benchmark: result for result in head_run.results}
+    base_results = _by_name(base_run.results)
+    head_results = _by_name(head_run.results)
     if not base_results.keys() & head_results.keys():
         raise InputError(
             f"{base_path} and {head_path} have no benchmark in common; pass the base.json and "
@@ -123,7 +124,7 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
         _side(new, head_path)
         seed = _session_seed(old, new, base_path, head_path)
         pairs[name] = PairedSamples(
-            benchmark=name,
+            benchmark=either.benchmark,
             channel=either.metric,
             unit=either.unit,
             base=None if old is None else old.summary.process_medians,
@@ -134,6 +135,20 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
             ratios=within_pair_ratios(old, new) if seed is not None else None,
         )
     return pairs
+
+
+def _by_name(results: tuple[ParsedResult, ...]) -> dict[str, ParsedResult]:
+    """Results by their name in the file: a CPU-time result (metric ``cpu_time``, which
+    ``perfkit-bench run`` writes as ``<id>.cpu_time`` beside ``<id>`` in wall time, and ingest
+    reads as benchmark ``<id>``) keeps its ``.cpu_time`` suffix here, so both are compared."""
+    return {result_key(result): result for result in results}
+
+
+def result_key(result: ParsedResult | ResultRecord) -> str:
+    """The name a result has in its file: ``<id>``, or ``<id>.cpu_time`` for CPU time."""
+    if result.metric == "cpu_time":
+        return f"{result.benchmark}.cpu_time"
+    return result.benchmark
 
 
 def within_pair_ratios(

@@ -33,6 +33,7 @@ from perfkit_report._history import (
     History,
     ProfileCapture,
     ProfileRecord,
+    ResultRow,
     RunHeader,
     RunRecord,
     VerdictRecord,
@@ -305,7 +306,7 @@ def build_dashboard(history: History, targets: Targets | None) -> Dashboard:
     """Read the history and compute everything the reports show."""
     runs = {header.id: _run_info(header) for header in history.run_headers()}
     latest = history.latest_run()
-    all_series = build_series(history.result_rows(), runs)
+    all_series = build_series(_drawn(history.result_rows()), runs)
     verdicts = history.verdicts(latest.id) if latest is not None else ()
     baselines = [
         (baseline.name, runs[baseline.run_id])
@@ -382,7 +383,8 @@ def _latest_rows(
     if latest is None:
         return {}
     return {
-        row.benchmark: (row.median, row.p5, row.p95) for row in history.result_rows([latest.id])
+        row.benchmark: (row.median, row.p5, row.p95)
+        for row in _drawn(history.result_rows([latest.id]))
     }
 
 
@@ -391,8 +393,14 @@ def _references(history: History, latest: RunRecord | None) -> dict[str, str]:
 
 
 def _baseline_values(history: History, run_ids: Sequence[int]) -> dict[tuple[int, str], float]:
-    rows = history.result_rows(sorted(set(run_ids))) if run_ids else []
+    rows = _drawn(history.result_rows(sorted(set(run_ids)))) if run_ids else []
     return {(row.run_id, row.benchmark): row.median for row in rows if row.median is not None}
+
+
+def _drawn(rows: list[ResultRow]) -> list[ResultRow]:
+    """The rows the dashboard draws: one series per benchmark, so a benchmark's CPU-time rows
+    (metric ``cpu_time``, beside its wall-time ``time`` rows) are left to a view of their own."""
+    return [row for row in rows if row.metric != "cpu_time"]
 
 
 def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:
