@@ -224,7 +224,7 @@ def test_manifest(session: Session) -> None:
         "values": 2,
         "warmups": 0,
         "min_time": 0.005,
-        "slices": 100,
+        "slices": 60,
         "slice_warmups": 6,
         "slice_time": 0.002,
         "pair_seconds": 1.0,

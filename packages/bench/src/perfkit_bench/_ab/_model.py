@@ -68,7 +68,7 @@ DEFAULT_SLICE_TIME = 0.002
 # Slices per side and process pair: the within-pair estimate is the median of this many adjacent
 # log-ratios; the first DEFAULT_SLICE_WARMUPS slices of each side are warm-ups (imports, caches,
 # the adaptive interpreter's specialisation, the allocator's first arenas).
-DEFAULT_SLICES = 100
+DEFAULT_SLICES = 60
 DEFAULT_SLICE_WARMUPS = 6
 # At most this many seconds of slices per side and pair: a benchmark whose call (set-up
 # included) takes 30 ms gets fewer slices rather than a minute per pair.
@@ -105,6 +105,8 @@ class ABOptions:
     only: tuple[str, ...] = ()
     append: bool = False
     mode: Mode = "slices"
+    process_pairs: int | None = None
+    """New pairs of the benchmarks measured in process pairs, when fewer than ``pairs``."""
     slices: int = DEFAULT_SLICES
     slice_warmups: int = DEFAULT_SLICE_WARMUPS
     slice_time: float = DEFAULT_SLICE_TIME
@@ -144,12 +146,20 @@ class ABOptions:
             problems.append(f"--timeout must be > 0 seconds, got {self.timeout}")
         return problems
 
+    def wanted(self, entry: Entry) -> int:
+        """New pairs ``entry`` is to get in this session."""
+        if entry.mode(self) == "processes" and self.process_pairs is not None:
+            return min(self.pairs, self.process_pairs)
+        return self.pairs
+
     def _slice_problems(self) -> list[str]:
         problems = []
         if self.mode not in MODES:
             problems.append(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.slices < 1:
             problems.append(f"--slices must be >= 1, got {self.slices}")
+        if self.process_pairs is not None and self.process_pairs < 1:
+            problems.append(f"--process-pairs must be >= 1, got {self.process_pairs}")
         if self.slice_warmups < 0:
             problems.append(f"--slice-warmups must be >= 0, got {self.slice_warmups}")
         for name, value in (
@@ -206,6 +216,8 @@ class ABResult:
     failures: list[ABFailure]
     budget_reached: bool
     duration: float
+    short: int = 0
+    """Benchmarks that got fewer new pairs than they were to get (a budget ran out)."""
 
 
 def is_reference(bench_id: str) -> bool:

@@ -111,6 +111,11 @@ class _Session:
             failures=list(self.failures),
             budget_reached=budget_reached,
             duration=time.monotonic() - self.clock_started,
+            short=sum(
+                1
+                for entry in entries
+                if entry.pairs - entry.earlier_pairs < self.options.wanted(entry)
+            ),
         )
 
     def _measure_and_write(
@@ -183,13 +188,15 @@ class _Session:
         deadline = None if budget is None else self.clock_started + budget
         sliced = [entry for entry in entries if entry.mode(self.options) == "slices"]
         alone = [entry for entry in entries if entry.mode(self.options) == "processes"]
-        self.progress.start(len(entries) * pairs, unit="pair")
+        self.progress.start(sum(self.options.wanted(entry) for entry in entries), unit="pair")
         rounds = _Rounds(len(entries), pairs, deadline)
         try:
             for round_index in range(pairs):
                 rounds.index = round_index
                 if self._slice_round(sliced, rounds, workdir):
                     return True
+                if round_index >= (self.options.process_pairs or pairs):
+                    continue
                 for entry in alone:
                     if entry.stopped:
                         continue

@@ -37,9 +37,10 @@ from perfkit_bench._spec import BenchmarkSpec
 
 __all__ = ["MIN_SLICES", "SliceError", "SlicePair", "slice_cpu"]
 
-# A within-pair estimate is a median of adjacent log-ratios: below about 20 of them it is as
-# noisy as the layout effect it is meant to sit beside.
-MIN_SLICES = 20
+# A within-pair estimate is a median of adjacent log-ratios: fewer than 10 make a poor median.
+# Benchmarks whose slices last tens of milliseconds (set-up included) get this few: a long slice
+# is less noisy than a short one, so fewer of them are needed.
+MIN_SLICES = 10
 # Starting a worker (interpreter, perfkit-bench, pyperf) takes 0.3-0.5 s here; importing a suite
 # can take more. Beyond this, a worker that has not answered is broken.
 _START_TIMEOUT = 120.0
