@@ -48,7 +48,7 @@ MODES: tuple[Mode, ...] = ("slices", "processes")
 
 # ab.json format history (bump on any change a reader could notice):
 #   1 (2026-11-27): first version.
-#   2 (2026-12-04): slice-interleaved mode: settings gain mode, slices, slice_warmups, slice_time,
+#   2 (2026-12-03): slice-interleaved mode: settings gain mode, slices, slice_warmups, slice_time,
 #      pair_seconds; benchmarks gain mode and slices.
 AB_VERSION = 2
 MANIFEST = "ab.json"
