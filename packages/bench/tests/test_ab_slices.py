@@ -7,6 +7,7 @@ One session is shared by most tests (a few seconds); the others run their own sm
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -187,6 +188,19 @@ def test_one_run_per_process_pair_holding_its_slices(session: Session) -> None:
         for run in work.get_runs():
             assert len(run.values) == SLICES
             assert [warm_loops for warm_loops, _ in run.warmups] == [loops, loops]
+
+
+def test_slice_runs_are_dated_as_pyperf_dates_its_workers_runs(session: Session) -> None:
+    # A full check holds slice benchmarks beside process-pair ones in one file; readers compare
+    # the runs' dates, and a timezone on some of them only cannot be compared with pyperf's
+    # naive local time (the full gate once exited 2 on it).
+    base = load(session.out / "base.json")
+    slices = [run.get_metadata()["date"] for run in base["demo.work"].get_runs()]
+    processes = [run.get_metadata()["date"] for run in base["demo.fresh"].get_runs()]
+    dates = [dt.datetime.fromisoformat(date) for date in slices + processes]
+    assert all(date.tzinfo is None for date in dates)
+    assert sorted(dates)  # comparable with one another
+    assert all(" " in date and "+" not in date for date in slices)
 
 
 def test_a_process_pair_serves_every_slice_benchmark_of_its_round(session: Session) -> None:

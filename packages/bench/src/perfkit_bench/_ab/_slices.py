@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from perfkit_bench._ab._model import SIDES, ABOptions, Entry, Side, SideName
 from perfkit_bench._clock import CLOCK_METADATA, Clock
-from perfkit_bench._plumbing import iso, kill_group, last_line, stripped_environ
+from perfkit_bench._plumbing import kill_group, last_line, stripped_environ
 from perfkit_bench._spec import BenchmarkSpec
 
 __all__ = ["MIN_SLICES", "SliceError", "SlicePair", "slice_cpu"]
@@ -261,7 +261,9 @@ class SlicePair:
             "unit": "second",
             "loops": entry.loops,
             "inner_loops": spec.inner_loops,
-            "date": iso(began),
+            # pyperf's own form (its workers' runs beside these in one file): local time,
+            # no timezone; a reader cannot compare aware and naive dates.
+            "date": began.astimezone().replace(tzinfo=None).isoformat(" "),
             "duration": seconds,
             "perfkit_clock": CLOCK_METADATA[clock],
             "perfkit_ab_mode": "slices",
