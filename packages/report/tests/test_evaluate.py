@@ -238,7 +238,7 @@ def test_the_command_prints_writes_and_stores_one_evaluation(
     )
     assert (code, err) == (0, "")
     assert "method" in out and "pyperf compare_to" in out and "naive 10%" in out
-    assert "CI beyond 1% (--threshold)" in out
+    assert "estimate at or beyond 1% (--threshold)" in out
     assert f"{md}\n{js}\n" in out and "stored evaluation" in out
 
     document = json.loads(js.read_text())
