@@ -12,11 +12,14 @@ errors, an unknown task or flag, exit 1: that is invoke's code, not a task's).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from invoke.context import Context
@@ -314,24 +317,26 @@ def baseline(
 
 @task(
     help={
-        "pairs": "A/B pairs per benchmark in each session (default 48)",
+        "checks": "checks per session: pairs = checks x pairs-per-check (default 30)",
         "pairs_per_check": "pairs one simulated check uses (default 12, the gate's default)",
         "levels": "injected slowdowns in percent, comma-separated (default 2,5,10)",
         "threshold": "practical threshold in percent for every benchmark (default 1)",
         "suite": "evaluate on this suite instead of the quick check's tell/ask benchmarks",
         "target": "with --suite: only this target",
+        "neighbour": "a busy process on the CPU of the timed slices during every session",
         "out": "folder for the sessions and the evaluation report",
         "db": "history store for the evaluation rows",
     }
 )
 def evaluate(
     c: Context,
-    pairs: str = "48",
+    checks: str = "30",
     pairs_per_check: str = "12",
     levels: str = "2,5,10",
     threshold: str = "1",
     suite: str = "",
     target: str = "",
+    neighbour: bool = False,
     out: str = "reports/evaluate",
     db: str = HISTORY,
 ) -> None:
@@ -341,20 +346,21 @@ def evaluate(
         percents = [float(p) for p in levels.split(",") if p.strip()]
     except ValueError:
         raise Exit(f"--levels {levels!r}: write percentages like 2,5,10", code=2) from None
-    pairs = _number("--pairs", pairs, int, 3)
+    checks = _number("--checks", checks, int, 1)
     pairs_per_check = _number("--pairs-per-check", pairs_per_check, int, 3)
     threshold = _number("--threshold", threshold, float)
-    if int(pairs) < int(pairs_per_check):
-        raise Exit("--pairs must be >= --pairs-per-check >= 3 (one check needs its pairs)", 2)
+    cpu = max(os.sched_getaffinity(0))  # the timed slices' CPU, and the neighbour's
     common = [
         "--aa",
         "--collect-only",
         "--allow-dirty",
         "--pairs",
-        pairs,
+        str(int(checks) * int(pairs_per_check)),
         "--budget",
         "100000",
         "--no-instructions",
+        "--affinity",
+        str(cpu),
     ]
     # The benchmarks of the quick check (tell and ask in three modes) unless told otherwise.
     common += ["--suite", suite] if suite else ["--quick"]
@@ -364,7 +370,9 @@ def evaluate(
         args = [*common, "--out", f"{out}/{name}"]
         if percent is not None:
             args += ["--inject-head", f"{percent:g}"]
-        _exit_with(c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True), "the A/B run")
+        with _busy_neighbour(cpu if neighbour else None):
+            result = c.run(f"{NOX} -s regression -- {shlex.join(args)}", warn=True)
+        _exit_with(result, "the A/B run")
     evaluate_args = ["evaluate", "--aa", f"{out}/aa/ab"]
     for name, _ in sessions[1:]:
         evaluate_args += ["--inject", f"{out}/{name}/ab"]
@@ -385,3 +393,18 @@ def evaluate(
     _exit_with(
         c.run(f"{NOX} -s history -- {shlex.join(evaluate_args)}", warn=True), "perfkit-report"
     )
+
+
+@contextlib.contextmanager
+def _busy_neighbour(cpu: int | None) -> Iterator[None]:
+    """A process spinning on ``cpu`` (a noisy neighbour, the evaluation's worst case) while the
+    block runs; nothing when ``cpu`` is None."""
+    if cpu is None:
+        yield
+        return
+    spin = subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spin.kill()
+        spin.wait()

@@ -6,7 +6,6 @@ import asyncio
 import gc
 import tracemalloc
 from collections.abc import Awaitable, Callable
-from time import perf_counter
 from typing import Any, TypeVar
 
 from perfkit_runtime import Agent
@@ -21,6 +20,15 @@ T = TypeVar("T")
 # event loop the count varied by 270-3,400 instructions from one process to the next here (sync
 # workloads repeat exactly), and the gate's instruction verdicts rest on counts that repeat.
 CPU_CHANNELS = ("time", "instructions")
+
+# Every time benchmark of these suites declares its clock (`@benchmark(..., clock=...)`;
+# docs/benchmarks.md, "Clocks") and times its loop with perfkit_bench.timer(), which reads that
+# clock under the harness. "thread": the work runs in the measuring thread (sync and asyncio
+# modes); a busy neighbour on the CPU barely moves it. "process": the work runs on other threads
+# of the process too (threads mode: tells drained by worker threads). "wall": the benchmark
+# waits, and the waiting is part of what it measures (sleeping handlers, SQLite, another process,
+# a blocking ask answered by another thread). benchmarks/tests/test_clocks.py checks each
+# declaration against where the work really runs.
 
 
 class Idle(Agent):
@@ -54,13 +62,6 @@ class AsyncEcho(Agent):
 def run_async(coro: Awaitable[T]) -> T:
     """Run a coroutine on a fresh event loop (one per call keeps calls independent)."""
     return asyncio.run(coro)  # type: ignore[arg-type]
-
-
-def timed(func: Callable[[], object]) -> float:
-    """Seconds one call of ``func`` takes."""
-    t0 = perf_counter()
-    func()
-    return perf_counter() - t0
 
 
 def traced_bytes(build: Callable[[], Any]) -> tuple[int, Any]:

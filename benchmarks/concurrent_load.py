@@ -17,7 +17,7 @@ from typing import Any
 
 from _common import Count, Idle, run_async
 
-from perfkit_bench import benchmark
+from perfkit_bench import benchmark, timer
 from perfkit_runtime import Agent, Runtime
 
 # ------------------------------------------------------------------ thread-pool scaling
@@ -37,17 +37,18 @@ class Blocking(Agent):
     target="load",
     inner_loops=256,
     params_grid={"workers": [1, 2, 4, 8]},
+    clock="wall",
 )
 def worker_scaling(loops: int, *, workers: int) -> float:
     """256 messages spread over 32 agents whose handlers block 200 µs, by worker count."""
     with Runtime("threads", workers=workers) as rt:
         refs = rt.spawn_many(Blocking, 32)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(256):
                 refs[i % 32].tell(i)
             rt.wait_idle()
-        return perf_counter() - t0
+        return timer() - t0
 
 
 # ------------------------------------------------------------------ asyncio patterns
@@ -60,6 +61,7 @@ FANOUT = 100
     target="load",
     inner_loops=FANOUT,
     params_grid={"pattern": ["gather", "taskgroup", "semaphore"]},
+    clock="thread",
 )
 def async_patterns(loops: int, *, pattern: str) -> float:
     """Ask 100 agents at once with asyncio.gather, a TaskGroup, or gather under Semaphore(10)."""
@@ -73,7 +75,7 @@ def async_patterns(loops: int, *, pattern: str) -> float:
                 async with sem:
                     return await ref.ask(i)
 
-            t0 = perf_counter()
+            t0 = timer()
             for _ in range(loops):
                 if pattern == "gather":
                     await asyncio.gather(*(r.ask(i) for i, r in enumerate(refs)))
@@ -83,7 +85,7 @@ def async_patterns(loops: int, *, pattern: str) -> float:
                             tg.create_task(r.ask(i))
                 else:
                     await asyncio.gather(*(bounded(r, i) for i, r in enumerate(refs)))
-            return perf_counter() - t0
+            return timer() - t0
 
     return run_async(main())
 
@@ -197,18 +199,24 @@ class Relay(Agent):
             tell(i)
 
 
-@benchmark("concurrent_load.contention", target="load", inner_loops=10_000, params={"senders": 100})
+@benchmark(
+    "concurrent_load.contention",
+    target="load",
+    inner_loops=10_000,
+    params={"senders": 100},
+    clock="process",
+)
 def contention(loops: int) -> float:
     """100 agents each send 100 messages to one hot agent at once (threads mode), drained."""
     with Runtime("threads") as rt:
         hot = rt.spawn(Count)
         relays = rt.spawn_many(Relay, 100, hot)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for r in relays:
                 r.tell(100)
             rt.wait_idle()
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert hot._agent.n == loops * 10_000
         return elapsed
 
@@ -241,17 +249,18 @@ class Crunch(Agent):
 
 def _crunch(rt: Runtime, loops: int, spread: int) -> float:
     refs = [rt.spawn(Crunch, placement=i % spread) for i in range(SCALE_AGENTS)]
-    t0 = perf_counter()
+    t0 = timer()
     for _ in range(loops):
         for _ in range(SCALE_ROUNDS):
             for ref in refs:
                 ref.tell(SCALE_WORK)
         assert rt.wait_idle(300)
-    return perf_counter() - t0
+    return timer() - t0
 
 
 @benchmark(
     "concurrent_load.scaling.processes_w1",
+    clock="wall",  # how much work the cores get done together
     target="load",
     inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
 )
@@ -263,6 +272,7 @@ def scaling_one_worker(loops: int) -> float:
 
 @benchmark(
     "concurrent_load.scaling.processes_w2",
+    clock="wall",  # how much work the cores get done together
     target="load",
     inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
     reference="concurrent_load.scaling.processes_w1",
@@ -275,6 +285,7 @@ def scaling_two_workers(loops: int) -> float:
 
 @benchmark(
     "concurrent_load.scaling.threads",
+    clock="wall",  # how much work the cores get done together
     target="load",
     inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
     reference="concurrent_load.scaling.processes_w1",
@@ -283,19 +294,20 @@ def scaling_threads(loops: int) -> float:
     """The same system in threads mode (two worker threads, one GIL), for contrast."""
     with Runtime("threads", workers=2) as rt:
         refs = [rt.spawn(Crunch) for _ in range(SCALE_AGENTS)]
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for _ in range(SCALE_ROUNDS):
                 for ref in refs:
                     ref.tell(SCALE_WORK)
             assert rt.wait_idle(300)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 if importlib.util.find_spec("ray") is not None:
 
     @benchmark(
         "concurrent_load.scaling.ray",
+        clock="wall",
         target="load",
         inner_loops=SCALE_AGENTS * SCALE_ROUNDS,
     )

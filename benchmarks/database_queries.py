@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter, perf_counter_ns
 
-from perfkit_bench import benchmark
+from perfkit_bench import benchmark, timer
 from perfkit_runtime import Store
 
 ROWS = int(os.environ.get("PERFKIT_BENCH_ROWS", "1000000"))
@@ -94,20 +94,24 @@ def point_query_latency() -> dict[str, float]:
     target="database",
     params={"rows": ROWS},
     reference="database_queries.reference.sqlite3_point_query",
+    clock="wall",
 )
 def store_point_query(loops: int) -> float:
     """One Store.get_message by id (pool checkout included)."""
     ids = _ids(loops)
     with Store(big_db()) as store:
         get = store.get_message
-        t0 = perf_counter()
+        t0 = timer()
         for i in ids:
             get(i)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 @benchmark(
-    "database_queries.reference.sqlite3_point_query", target="database", params={"rows": ROWS}
+    "database_queries.reference.sqlite3_point_query",
+    target="database",
+    params={"rows": ROWS},
+    clock="wall",
 )
 def sqlite3_point_query(loops: int) -> float:
     """Reference: raw sqlite3 fetching the same row by primary key on one connection."""
@@ -116,25 +120,27 @@ def sqlite3_point_query(loops: int) -> float:
     try:
         sql = "SELECT id, agent, sender, ts, codec, payload FROM messages WHERE id = ?"
         execute = conn.execute
-        t0 = perf_counter()
+        t0 = timer()
         for i in ids:
             execute(sql, (i,)).fetchone()
-        return perf_counter() - t0
+        return timer() - t0
     finally:
         conn.close()
 
 
-@benchmark("database_queries.last_n", target="database", params={"rows": ROWS, "n": 20})
+@benchmark(
+    "database_queries.last_n", target="database", params={"rows": ROWS, "n": 20}, clock="wall"
+)
 def last_n(loops: int) -> float:
     """The last 20 messages of one agent (index on (agent, id), newest first)."""
     rng = random.Random(3)
     agents = [f"agent-{rng.randrange(AGENTS)}" for _ in range(loops)]
     with Store(big_db()) as store:
         last = store.last_messages
-        t0 = perf_counter()
+        t0 = timer()
         for agent in agents:
             last(agent, 20)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 # ------------------------------------------------------------------ indexed vs unindexed
@@ -167,6 +173,7 @@ def _by_agent_db(indexed: bool) -> Path:
     target="database",
     params={"rows": SMALL},
     params_grid={"index": ["indexed", "unindexed"]},
+    clock="wall",
 )
 def by_agent(loops: int, *, index: str) -> float:
     """Fetch the last 20 rows of one agent, with and without an (agent, id) index."""
@@ -175,10 +182,10 @@ def by_agent(loops: int, *, index: str) -> float:
     try:
         sql = "SELECT id, payload FROM m WHERE agent = ? ORDER BY id DESC LIMIT 20"
         agents = [f"agent-{rng.randrange(AGENTS)}" for _ in range(loops)]
-        t0 = perf_counter()
+        t0 = timer()
         for agent in agents:
             conn.execute(sql, (agent,)).fetchall()
-        return perf_counter() - t0
+        return timer() - t0
     finally:
         conn.close()
 
@@ -186,7 +193,9 @@ def by_agent(loops: int, *, index: str) -> float:
 # ------------------------------------------------------------------ connection handling
 
 
-@benchmark("database_queries.connection.pooled", target="database", params={"rows": ROWS})
+@benchmark(
+    "database_queries.connection.pooled", target="database", params={"rows": ROWS}, clock="wall"
+)
 def connection_pooled(loops: int) -> float:
     """A point query through the Store's connection pool."""
     return store_point_query(loops)
@@ -197,42 +206,43 @@ def connection_pooled(loops: int) -> float:
     target="database",
     params={"rows": ROWS},
     reference="database_queries.connection.pooled",
+    clock="wall",
 )
 def connection_per_query(loops: int) -> float:
     """The same query opening and closing a sqlite3 connection each time."""
     ids = _ids(loops)
     path = big_db()
     sql = "SELECT id, agent, sender, ts, codec, payload FROM messages WHERE id = ?"
-    t0 = perf_counter()
+    t0 = timer()
     for i in ids:
         conn = sqlite3.connect(path)
         conn.execute(sql, (i,)).fetchone()
         conn.close()
-    return perf_counter() - t0
+    return timer() - t0
 
 
 # ------------------------------------------------------------------ writes and commits
 
 
-@benchmark("database_queries.commit.single", target="database")
+@benchmark("database_queries.commit.single", target="database", clock="wall")
 def commit_single(loops: int) -> float:
     """One row per transaction (Store.append_message, WAL, synchronous=NORMAL): 1/value = tx/s."""
     with fresh_store() as store:
         append = store.append_message
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             append("agent-1", PAYLOAD, timestamp=float(i), codec="pickle")
-        return perf_counter() - t0
+        return timer() - t0
 
 
-@benchmark("database_queries.commit.batched", target="database", inner_loops=100)
+@benchmark("database_queries.commit.batched", target="database", inner_loops=100, clock="wall")
 def commit_batched(loops: int) -> float:
     """100 rows per transaction (Store.append_messages); the value is per row."""
     with fresh_store() as store:
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             store.append_messages(_rows(100, i * 100))
-        return perf_counter() - t0
+        return timer() - t0
 
 
 @benchmark(
@@ -240,18 +250,21 @@ def commit_batched(loops: int) -> float:
     target="database",
     inner_loops=1000,
     reference="database_queries.reference.sqlite3_insert",
+    clock="wall",
 )
 def store_insert(loops: int) -> float:
     """Batched inserts through the Store, 1000 rows per transaction (value: per row)."""
     with fresh_store() as store:
         batches = [list(_rows(1000, i * 1000)) for i in range(loops)]
-        t0 = perf_counter()
+        t0 = timer()
         for batch in batches:
             store.append_messages(batch)
-        return perf_counter() - t0
+        return timer() - t0
 
 
-@benchmark("database_queries.reference.sqlite3_insert", target="database", inner_loops=1000)
+@benchmark(
+    "database_queries.reference.sqlite3_insert", target="database", inner_loops=1000, clock="wall"
+)
 def sqlite3_insert(loops: int) -> float:
     """Reference: raw sqlite3 executemany of the same rows into the same schema and pragmas."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -264,11 +277,11 @@ def sqlite3_insert(loops: int) -> float:
         sql = "INSERT INTO messages (agent, sender, ts, codec, payload) VALUES (?, ?, ?, ?, ?)"
         batches = [list(_rows(1000, i * 1000)) for i in range(loops)]
         try:
-            t0 = perf_counter()
+            t0 = timer()
             for batch in batches:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(sql, batch)
                 conn.execute("COMMIT")
-            return perf_counter() - t0
+            return timer() - t0
         finally:
             conn.close()

@@ -13,12 +13,11 @@ import time
 import tracemalloc
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
-from time import perf_counter
 from typing import Any
 
 from _common import CPU_CHANNELS, Idle, traced_bytes
 
-from perfkit_bench import benchmark
+from perfkit_bench import benchmark, timer
 from perfkit_runtime import Agent, History, Runtime
 
 MODES = ["sync", "threads", "asyncio"]
@@ -82,17 +81,17 @@ def history_serialized_bytes() -> float:
     return h.nbytes / len(h)
 
 
-@benchmark("memory_usage.history.record", target="history", channels=CPU_CHANNELS)
+@benchmark("memory_usage.history.record", target="history", channels=CPU_CHANNELS, clock="thread")
 def history_record(loops: int) -> float:
     """Time to record one message in a full History (every record evicts one)."""
     h = History(max_messages=1000)
     record = h.record
     for _ in range(1000):
         record("a", ORDER)
-    t0 = perf_counter()
+    t0 = timer()
     for _ in range(loops):
         record("a", ORDER)
-    return perf_counter() - t0
+    return timer() - t0
 
 
 # ------------------------------------------------------------------ leaks
@@ -179,17 +178,17 @@ def _with_server(run: Any) -> float:
         proc.join(5)
 
 
-@benchmark("memory_usage.transfer.pickled", target="load", params={"bytes": PAYLOAD})
+@benchmark("memory_usage.transfer.pickled", target="load", params={"bytes": PAYLOAD}, clock="wall")
 def transfer_pickled(loops: int) -> float:
     """Send 1 MiB to another process through a pipe (pickled copy) and get one byte back."""
     data = bytes(range(256)) * (PAYLOAD // 256)
 
     def run(conn: Connection) -> float:
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             conn.send(data)
             conn.recv()
-        return perf_counter() - t0
+        return timer() - t0
 
     return _with_server(run)
 
@@ -199,6 +198,7 @@ def transfer_pickled(loops: int) -> float:
     target="load",
     params={"bytes": PAYLOAD},
     reference="memory_usage.transfer.pickled",
+    clock="wall",
 )
 def transfer_shared_memory(loops: int) -> float:
     """Hand 1 MiB to another process through multiprocessing.shared_memory (write in place)."""
@@ -207,12 +207,12 @@ def transfer_shared_memory(loops: int) -> float:
     try:
 
         def run(conn: Connection) -> float:
-            t0 = perf_counter()
+            t0 = timer()
             for _ in range(loops):
                 block.buf[:PAYLOAD] = data
                 conn.send(("shm", block.name, PAYLOAD))
                 conn.recv()
-            return perf_counter() - t0
+            return timer() - t0
 
         return _with_server(run)
     finally:

@@ -16,12 +16,11 @@ import os
 import queue
 from collections import deque
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any
 
 from _common import CPU_CHANNELS, Count, Idle, run_async
 
-from perfkit_bench import benchmark
+from perfkit_bench import benchmark, timer
 from perfkit_runtime import Agent, Runtime, get_codec
 
 # 10,000 messages per loop: long enough that per-loop overhead (wait_idle, loop start) is below
@@ -33,34 +32,38 @@ BATCH = 10_000
 
 
 @benchmark(
-    "message_throughput.tell.sync", target="routing", inner_loops=BATCH, channels=CPU_CHANNELS
+    "message_throughput.tell.sync",
+    target="routing",
+    inner_loops=BATCH,
+    channels=CPU_CHANNELS,
+    clock="thread",
 )
 def tell_sync(loops: int) -> float:
     """tell() to one agent in sync mode (each message handled before tell returns)."""
     with Runtime("sync") as rt:
         ref = rt.spawn(Count)
         tell = ref.tell
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(BATCH):
                 tell(i)
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert ref._agent.n == loops * BATCH
     return elapsed
 
 
-@benchmark("message_throughput.tell.threads", target="routing", inner_loops=BATCH)
+@benchmark("message_throughput.tell.threads", target="routing", inner_loops=BATCH, clock="process")
 def tell_threads(loops: int) -> float:
     """tell() to one agent in threads mode, until a worker has handled every message."""
     with Runtime("threads") as rt:
         ref = rt.spawn(Count)
         tell = ref.tell
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(BATCH):
                 tell(i)
             rt.wait_idle()
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert ref._agent.n == loops * BATCH
     return elapsed
 
@@ -70,6 +73,7 @@ def tell_threads(loops: int) -> float:
     target="routing",
     inner_loops=BATCH,
     reference="message_throughput.reference.asyncio_queue",
+    clock="thread",
 )
 def tell_asyncio(loops: int) -> float:
     """tell() to one agent in asyncio mode, until it has handled every message."""
@@ -78,19 +82,24 @@ def tell_asyncio(loops: int) -> float:
         async with Runtime("asyncio") as rt:
             ref = rt.spawn(Count)
             tell = ref.tell
-            t0 = perf_counter()
+            t0 = timer()
             for _ in range(loops):
                 for i in range(BATCH):
                     tell(i)
                 await rt.wait_idle_async()
-            elapsed = perf_counter() - t0
+            elapsed = timer() - t0
             assert ref._agent.n == loops * BATCH
             return elapsed
 
     return run_async(main())
 
 
-@benchmark("message_throughput.reference.asyncio_queue", target="routing", inner_loops=BATCH)
+@benchmark(
+    "message_throughput.reference.asyncio_queue",
+    target="routing",
+    inner_loops=BATCH,
+    clock="thread",
+)
 def asyncio_queue_pair(loops: int) -> float:
     """Reference: a bare asyncio.Queue with one producer and one consumer task, same count."""
 
@@ -105,14 +114,14 @@ def asyncio_queue_pair(loops: int) -> float:
                 await get()
                 handled += 1
 
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             task = asyncio.create_task(consumer(BATCH))
             put = q.put_nowait
             for i in range(BATCH):
                 put(i)
             await task
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert handled == loops * BATCH
         return elapsed
 
@@ -126,6 +135,7 @@ def asyncio_queue_pair(loops: int) -> float:
     "message_throughput.ask.asyncio",
     target="routing",
     reference="message_throughput.reference.asyncio_pingpong",
+    clock="thread",
 )
 def ask_asyncio(loops: int) -> float:
     """await ref.ask(): one request/reply round trip in asyncio mode."""
@@ -133,15 +143,15 @@ def ask_asyncio(loops: int) -> float:
     async def main() -> float:
         async with Runtime("asyncio") as rt:
             ask = rt.spawn(Idle).ask
-            t0 = perf_counter()
+            t0 = timer()
             for i in range(loops):
                 await ask(i)
-            return perf_counter() - t0
+            return timer() - t0
 
     return run_async(main())
 
 
-@benchmark("message_throughput.reference.asyncio_pingpong", target="routing")
+@benchmark("message_throughput.reference.asyncio_pingpong", target="routing", clock="thread")
 def asyncio_pingpong(loops: int) -> float:
     """Reference: a ping-pong over two bare asyncio.Queues and a server task."""
 
@@ -154,11 +164,11 @@ def asyncio_pingpong(loops: int) -> float:
                 replies.put_nowait(msg)
 
         task = asyncio.create_task(server())
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             requests.put_nowait(i)
             await replies.get()
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         requests.put_nowait(None)
         await task
         return elapsed
@@ -166,30 +176,31 @@ def asyncio_pingpong(loops: int) -> float:
     return run_async(main())
 
 
-@benchmark("message_throughput.ask.sync", target="routing", channels=CPU_CHANNELS)
+@benchmark("message_throughput.ask.sync", target="routing", channels=CPU_CHANNELS, clock="thread")
 def ask_sync(loops: int) -> float:
     """ref.ask() in sync mode."""
     with Runtime("sync") as rt:
         ask = rt.spawn(Idle).ask
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             ask(i)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 @benchmark(
     "message_throughput.ask.threads",
     target="routing",
     reference="message_throughput.reference.pykka_ask",
+    clock="wall",
 )
 def ask_threads(loops: int) -> float:
     """ref.ask() in threads mode: a round trip through a worker thread."""
     with Runtime("threads") as rt:
         ask = rt.spawn(Idle).ask
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             ask(i, timeout=10)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 # ------------------------------------------------------------------ reference: pykka
@@ -212,17 +223,19 @@ def _pykka_counter() -> Any:
     return Counter.start()
 
 
-@benchmark("message_throughput.reference.pykka_tell", target="routing", inner_loops=BATCH)
+@benchmark(
+    "message_throughput.reference.pykka_tell", target="routing", inner_loops=BATCH, clock="process"
+)
 def pykka_tell(loops: int) -> float:
     """Reference: pykka 4.5 ThreadingActor.tell, drained (an ask after the batch waits for it)."""
     ref = _pykka_counter()
     try:
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(BATCH):
                 ref.tell(i)
             ref.ask("count?")
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
     finally:
         ref.stop()
     return elapsed
@@ -233,18 +246,19 @@ def pykka_tell(loops: int) -> float:
     target="routing",
     inner_loops=BATCH,
     reference="message_throughput.reference.pykka_tell",
+    clock="process",
 )
 def tell_threads_vs_pykka(loops: int) -> float:
     """The pykka workload on the runtime: threads mode, tell a batch, then one ask waits for it."""
     with Runtime("threads") as rt:
         ref = rt.spawn(_CountAsk)
         tell = ref.tell
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(BATCH):
                 tell(i)
             ref.ask("count?", timeout=30)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 class _CountAsk(Agent):
@@ -260,15 +274,15 @@ class _CountAsk(Agent):
         return None
 
 
-@benchmark("message_throughput.reference.pykka_ask", target="routing")
+@benchmark("message_throughput.reference.pykka_ask", target="routing", clock="wall")
 def pykka_ask(loops: int) -> float:
     """Reference: pykka 4.5 ask round trip."""
     ref = _pykka_counter()
     try:
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             ref.ask("count?")
-        return perf_counter() - t0
+        return timer() - t0
     finally:
         ref.stop()
 
@@ -291,15 +305,16 @@ CODECS = ["json", "orjson", "pickle", "msgpack"]
     target="serialization",
     params_grid={"codec": CODECS},
     channels=CPU_CHANNELS,
+    clock="thread",
 )
 def encode(loops: int, *, codec: str) -> float:
     """Encode one small order message with the codec."""
     enc = get_codec(codec).encode
     msg = MESSAGE
-    t0 = perf_counter()
+    t0 = timer()
     for _ in range(loops):
         enc(msg)
-    return perf_counter() - t0
+    return timer() - t0
 
 
 @benchmark(
@@ -307,16 +322,17 @@ def encode(loops: int, *, codec: str) -> float:
     target="serialization",
     params_grid={"codec": CODECS},
     channels=CPU_CHANNELS,
+    clock="thread",
 )
 def decode(loops: int, *, codec: str) -> float:
     """Decode the same message."""
     c = get_codec(codec)
     data = c.encode(MESSAGE)
     dec = c.decode
-    t0 = perf_counter()
+    t0 = timer()
     for _ in range(loops):
         dec(data)
-    return perf_counter() - t0
+    return timer() - t0
 
 
 @benchmark(
@@ -338,6 +354,7 @@ def encoded_size(*, codec: str) -> float:
     target="routing",
     inner_loops=BATCH,
     params_grid={"size": [1, 10, 100, 1000]},
+    clock="process",
 )
 def batching(loops: int, *, size: int) -> float:
     """tell_batch() in batches of ``size`` to a threads-mode agent, drained (value: per message)."""
@@ -345,12 +362,12 @@ def batching(loops: int, *, size: int) -> float:
     per_loop = BATCH // size
     with Runtime("threads") as rt:
         ref = rt.spawn(Count)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for _ in range(per_loop):
                 ref.tell_batch(items)
             rt.wait_idle()
-        return perf_counter() - t0
+        return timer() - t0
 
 
 # ------------------------------------------------------------------ routing algorithms
@@ -364,6 +381,7 @@ ROUTES = ["direct", "topic", "round_robin", "consistent_hash", "broadcast"]
     inner_loops=BATCH,
     params_grid={"algorithm": ROUTES},
     channels=CPU_CHANNELS,
+    clock="thread",
 )
 def routing(loops: int, *, algorithm: str) -> float:
     """Route one message by the algorithm to a group of 8 agents (sync mode; broadcast: to all 8)."""
@@ -372,7 +390,7 @@ def routing(loops: int, *, algorithm: str) -> float:
         keys = [f"user-{i}" for i in range(BATCH)]
         tell = rt.tell
         publish = rt.publish
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             if algorithm == "direct":
                 for i in range(BATCH):
@@ -386,7 +404,7 @@ def routing(loops: int, *, algorithm: str) -> float:
             else:
                 for i in range(BATCH):
                     tell("g", i)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 def _routing_targets(rt: Runtime, algorithm: str) -> None:
@@ -411,6 +429,7 @@ QUEUES = ["deque", "simplequeue", "queue", "asyncio_queue", "mailbox"]
     target="routing",
     inner_loops=BATCH,
     params_grid={"impl": ["asyncio_queue"]},
+    clock="thread",
 )
 @benchmark(
     "message_throughput.queue.{impl}",
@@ -418,6 +437,7 @@ QUEUES = ["deque", "simplequeue", "queue", "asyncio_queue", "mailbox"]
     inner_loops=BATCH,
     params_grid={"impl": [q for q in QUEUES if q != "asyncio_queue"]},
     channels=CPU_CHANNELS,
+    clock="thread",
 )
 def queues(loops: int, *, impl: str) -> float:
     """Put then get BATCH items through one queue implementation, in one thread (raw overhead)."""
@@ -426,25 +446,25 @@ def queues(loops: int, *, impl: str) -> float:
     if impl == "mailbox":
         return _mailbox(loops)
     put, get = _put_get(impl)
-    t0 = perf_counter()
+    t0 = timer()
     for _ in range(loops):
         for i in range(BATCH):
             put(i)
         for _ in range(BATCH):
             get()
-    return perf_counter() - t0
+    return timer() - t0
 
 
 def _asyncio_queue(loops: int) -> float:
     async def main() -> float:
         q: asyncio.Queue[int] = asyncio.Queue()
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(BATCH):
                 q.put_nowait(i)
             for _ in range(BATCH):
                 q.get_nowait()
-        return perf_counter() - t0
+        return timer() - t0
 
     return run_async(main())
 
@@ -462,10 +482,10 @@ def _mailbox(loops: int) -> float:
                     tell(i)
 
         producer = rt.spawn(Producer)
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             producer.tell(BATCH)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 def _put_get(impl: str) -> tuple[Callable[[int], object], Callable[[], object]]:
@@ -523,12 +543,12 @@ def tell_processes(loops: int) -> float:
         ref = rt.spawn(_Tally)
         ref.ask("n?", timeout=30)
         tell = ref.tell
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(IPC_BATCH):
                 tell((i, "x"))
             ref.ask("n?", timeout=60)
-        elapsed = perf_counter() - t0
+        elapsed = timer() - t0
         assert ref.ask("n?", timeout=60) == loops * IPC_BATCH
     return elapsed
 
@@ -540,13 +560,13 @@ def _drained_ipc(loops: int, put: Callable[[Any], None], consume: Callable[[Any]
     proc = ctx.Process(target=consume, args=(done_w,), daemon=True)
     proc.start()
     try:
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(IPC_BATCH):
                 put((i, "x"))
             put(None)
             assert done_r.recv() == IPC_BATCH
-        return perf_counter() - t0
+        return timer() - t0
     finally:
         put(False)
         proc.join(10)
@@ -599,10 +619,10 @@ def ask_processes(loops: int) -> float:
         ask = rt.spawn(Idle).ask
         for i in range(100):  # the worker's first frames and the parent's first spins
             ask(i, timeout=10)
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             ask(i, timeout=10)
-        return perf_counter() - t0
+        return timer() - t0
 
 
 @benchmark("message_throughput.reference.mp_pipe_pingpong", target="routing")
@@ -621,11 +641,11 @@ def mp_pipe_pingpong(loops: int) -> float:
         for i in range(100):
             mine.send(i)
             mine.recv()
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             mine.send(i)
             mine.recv()
-        return perf_counter() - t0
+        return timer() - t0
     finally:
         mine.send(None)
         proc.join(10)
@@ -687,12 +707,12 @@ if importlib.util.find_spec("ray") is not None:
             ref = rt.spawn(_Tally)
             ref.ask("n?", timeout=60)
             tell = ref.tell
-            t0 = perf_counter()
+            t0 = timer()
             for _ in range(loops):
                 for i in range(RAY_BATCH):
                     tell((i, "x"))
                 ref.ask("n?", timeout=120)
-            return perf_counter() - t0
+            return timer() - t0
 
     @benchmark(
         "message_throughput.reference.ray_calls", target="routing", inner_loops=RAY_RAW_BATCH
@@ -701,12 +721,12 @@ if importlib.util.find_spec("ray") is not None:
         """Reference: one fire-and-forget Ray actor call per message, drained by a ray.get."""
         ray = _local_ray()
         actor = _ray_echo_actor()
-        t0 = perf_counter()
+        t0 = timer()
         for _ in range(loops):
             for i in range(RAY_RAW_BATCH):
                 actor.tell.remote((i, "x"))
             ray.get(actor.count.remote())
-        return perf_counter() - t0
+        return timer() - t0
 
     @benchmark(
         "message_throughput.ask.ray",
@@ -719,10 +739,10 @@ if importlib.util.find_spec("ray") is not None:
             ask = rt.spawn(Idle).ask
             for i in range(20):
                 ask(i, timeout=60)
-            t0 = perf_counter()
+            t0 = timer()
             for i in range(loops):
                 ask(i, timeout=60)
-            return perf_counter() - t0
+            return timer() - t0
 
     @benchmark("message_throughput.reference.ray_get", target="routing")
     def ray_get(loops: int) -> float:
@@ -731,7 +751,7 @@ if importlib.util.find_spec("ray") is not None:
         actor = _ray_echo_actor()
         for i in range(20):
             ray.get(actor.ask.remote(i))
-        t0 = perf_counter()
+        t0 = timer()
         for i in range(loops):
             ray.get(actor.ask.remote(i))
-        return perf_counter() - t0
+        return timer() - t0

@@ -34,7 +34,7 @@ def _bad_input(done: subprocess.CompletedProcess[str], words: str) -> None:
         (["test", "--package", "nope"], "--package 'nope': choose one of"),
         (["prune", "--days", "soon"], "--days 'soon'"),
         (["evaluate", "--levels", "two"], "--levels 'two'"),
-        (["evaluate", "--pairs", "2"], "--pairs '2'"),
+        (["evaluate", "--checks", "0"], "--checks '0'"),
         (["regression", "--pairs", "many"], "--pairs 'many'"),
         (["profile", "--target", "routing", "--duration", "long"], "--duration 'long'"),
         (["profile"], "name a target"),

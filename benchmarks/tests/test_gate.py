@@ -76,6 +76,9 @@ def test_an_aa_quick_check_passes_and_writes_the_report(tmp_path: Path) -> None:
             "tiny.sum",
             "--quick-only",
             "tiny.join",
+            # The harness both sides' environments need (the gate builds the head's too).
+            "--install",
+            str(BENCHMARKS.parent / "packages" / "bench"),
             "--reproduce-with",
             "nox -s regression --",
         ],

@@ -1,6 +1,7 @@
-"""perfkit-bench ab, end to end: real worker processes of two sides (both run by this test's
-interpreter) on two tiny suite folders written here, where the head's workload does twice the
-work, a benchmark was removed and another added.
+"""perfkit-bench ab in process pairs (``--mode processes``), end to end: real worker processes of
+two sides (both run by this test's interpreter) on two tiny suite folders written here, where the
+head's workload does twice the work, a benchmark was removed and another added. The slice mode
+(the default) has its own module, test_ab_slices.py.
 
 One session is shared by most tests of this module (~10 s here); the others run their own small
 sessions with the tiniest knobs that still go through real processes.
@@ -73,7 +74,7 @@ def one_sided(loops: int) -> float:
 """
 
 # The tiniest knobs that still measure: 2 values per process, no warm-up, 5 ms values.
-KNOBS = ["--values", "2", "--warmups", "0", "--min-time", "0.005", "--quiet"]
+KNOBS = ["--mode", "processes", "--values", "2", "--warmups", "0", "--min-time", "0.005", "--quiet"]
 SEED = 1234
 PAIRS = 3
 
@@ -216,12 +217,17 @@ def test_one_sided_benchmarks_run_on_their_side_only(session: Session) -> None:
 
 def test_manifest(session: Session) -> None:
     manifest = json.loads((session.out / "ab.json").read_text())
-    assert manifest["version"] == 1
+    assert manifest["version"] == 2
     assert manifest["seed"] == SEED
     assert manifest["settings"] == {
+        "mode": "processes",
         "values": 2,
         "warmups": 0,
         "min_time": 0.005,
+        "slices": 60,
+        "slice_warmups": 6,
+        "slice_time": 0.002,
+        "pair_seconds": 1.0,
         "affinity": None,
         "inject_head_percent": 0.0,
     }
@@ -234,6 +240,7 @@ def test_manifest(session: Session) -> None:
     assert only["budget_reached"] is False
     assert only["duration"] > 0
     work = manifest["benchmarks"]["demo.work"]
+    assert (work["mode"], work["slices"]) == ("processes", None)
     assert work["pairs"] == PAIRS
     assert work["orders"] == [pair_order(SEED, "demo.work", p) for p in (1, 2, 3)]
     assert work["seconds"] > 0
@@ -277,7 +284,7 @@ def test_an_existing_run_is_not_overwritten(session: Session) -> None:
 def test_append_refuses_other_settings(session: Session, tmp_path: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(session.out, out)
-    knobs = ["--values", "3", "--warmups", "0", "--min-time", "0.005", "-q"]
+    knobs = ["--mode", "processes", "--values", "3", "--warmups", "0", "--min-time", "0.005"]
     done = ab(session.base_suites, session.head_suites, out, "--append", "--pairs", "1", *knobs)
     assert done.returncode == 2
     assert "other sides or settings" in done.stderr
@@ -363,17 +370,41 @@ def test_budget_stops_starting_pairs_and_keeps_complete_ones(tmp_path: Path) -> 
 # -- injection ------------------------------------------------------------------------------
 
 
-def test_slowed_adds_the_fraction_inside_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slowed_adds_the_fraction_inside_the_value() -> None:
     # A clock that advances 1 ms per reading makes the arithmetic exact: the workload reports
     # 20 ms; the busy-wait must last 8 ms of that clock and be added to the value.
     readings = iter(range(10**6))
-    monkeypatch.setattr(time, "perf_counter", lambda: next(readings) / 1000)
-    value = slowed(lambda loops: 0.002 * loops, 0.4)(10)
-    monkeypatch.undo()
-    # 8 ms of spin, plus up to three readings around it (1 ms each on this clock).
-    assert 0.028 <= value <= 0.0315
+
+    def clock() -> float:
+        return next(readings) / 1000
+
+    assert slowed(lambda loops: 0.002 * loops, 0.4, clock)(10) == pytest.approx(0.028)
     # The real clock: never shorter (it may end late when preempted on a loaded machine).
     assert slowed(lambda loops: 0.002 * loops, 0.4)(10) >= 0.028
+
+
+def test_slowed_on_a_cpu_clock_slows_that_clock() -> None:
+    # The gate measures CPU time: the busy-wait must add CPU time to the measuring thread, the
+    # clock the value is read on, whatever else runs on the machine (a wall-clock wait beside a
+    # busy neighbour would add only half its length to CPU time).
+    reported: list[float] = []
+
+    def work(loops: int) -> float:
+        t0 = time.thread_time()
+        for _ in range(loops):
+            sum(range(20_000))
+        reported.append(time.thread_time() - t0)
+        return reported[-1]
+
+    slow = slowed(work, 0.25, time.thread_time)
+    for _ in range(5):
+        t0 = time.thread_time()
+        value = slow(20)
+        spent = time.thread_time() - t0
+        # 25 % more than the workload's own time, and all of it spent on the thread's CPU
+        # clock (compared call by call: CPU time per call drifts on a loaded machine too).
+        assert value == pytest.approx(1.25 * reported[-1], rel=0.01)
+        assert value == pytest.approx(spent, rel=0.02)
 
 
 def test_inject_head_slows_the_head_by_the_given_percentage(tmp_path: Path) -> None:
@@ -399,7 +430,7 @@ def test_inject_head_slows_the_head_by_the_given_percentage(tmp_path: Path) -> N
         return 100.0
     """
     folder = write(tmp_path / "suites", "inject", suite)  # A/A: the same code on both sides
-    knobs = ["--values", "3", "--warmups", "1", "--min-time", "0.01", "-q"]
+    knobs = ["--mode", "processes", "--values", "3", "--warmups", "1", "--min-time", "0.01", "-q"]
     done = ab(folder, folder, tmp_path / "out", "--pairs", "6", "--inject-head", "40", *knobs)
     assert done.returncode == 0, done.stderr
     base, head = load(tmp_path / "out" / "base.json"), load(tmp_path / "out" / "head.json")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import perfkit_bench
 
 EXPECTED = {
+    "CLOCKS",
     "KINDS",
     "BenchmarkSpec",
+    "Clock",
     "DeclarationError",
     "DiscoveryError",
     "Kind",
@@ -19,6 +21,7 @@ EXPECTED = {
     "__version__",
     "benchmark",
     "discover",
+    "timer",
 }
 
 

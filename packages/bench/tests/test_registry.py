@@ -236,4 +236,30 @@ def test_spec_metadata_keys() -> None:
         "perfkit_channels": "time",
         "perfkit_func": "suite:f",
         "perfkit_inner_loops": 1,
+        "perfkit_clock": "perf_counter",
     }
+    with collecting() as specs:
+        benchmark("suite.y", clock="thread")(f)
+        benchmark("suite.z", clock="process", fresh_process=True)(f)
+    assert [spec.metadata()["perfkit_clock"] for spec in specs] == ["thread_time", "process_time"]
+    assert [(spec.clock, spec.fresh_process) for spec in specs] == [
+        ("thread", False),
+        ("process", True),
+    ]
+
+
+def test_a_clock_is_declared_only_on_time_benchmarks_and_only_a_known_one() -> None:
+    def f(loops: int) -> float:
+        return 1.0
+
+    def g() -> float:
+        return 1.0
+
+    at_module_level(f)
+    at_module_level(g)
+    with pytest.raises(DeclarationError, match="clock 'cpu' is not one of thread, process, wall"):
+        benchmark("suite.x", clock="cpu")(f)  # type: ignore[arg-type]
+    with pytest.raises(DeclarationError, match="apply only to kind='time'"):
+        benchmark("suite.y", kind="bytes", clock="thread")(g)
+    with pytest.raises(DeclarationError, match="apply only to kind='time'"):
+        benchmark("suite.y", kind="bytes", fresh_process=True)(g)

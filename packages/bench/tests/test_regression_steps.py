@@ -7,6 +7,7 @@ with perfkit-report is run by benchmarks/tests/test_gate.py."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,8 @@ import pyperf
 import pytest
 
 from perfkit_bench._exceptions import GateError
-from perfkit_bench._regression._count import count_instructions
+from perfkit_bench._regression._count import Counting, count_instructions
+from perfkit_bench._regression._driver import split_cpus
 from perfkit_bench._regression._options import GateOptions, Workspace
 from perfkit_bench._regression._pairs import Pairs
 from perfkit_bench._regression._profiles import (
@@ -146,7 +148,18 @@ def test_pairs_command_carries_the_evaluation_knobs(suites: Path, tmp_path: Path
     options = GateOptions(include_references=True, affinity="0", seed=3, inject_head=5.0)
     command = Pairs((here, suites), (here, suites), tmp_path, ["-k", "x"], options).command()
     assert "--exclude-references" not in command
-    assert command[-8:] == ["-k", "x", "--affinity", "0", "--seed", "3", "--inject-head", "5.0"]
+    assert command[-10:] == [
+        "-k",
+        "x",
+        "--process-pairs",
+        "4",
+        "--affinity",
+        "0",
+        "--seed",
+        "3",
+        "--inject-head",
+        "5.0",
+    ]
 
 
 def test_no_pair_at_all_is_no_verdict(tmp_path: Path) -> None:
@@ -156,6 +169,31 @@ def test_no_pair_at_all_is_no_verdict(tmp_path: Path) -> None:
     pairs = Pairs((here, empty), (here, empty), tmp_path, [], GateOptions(pairs=1))
     with pytest.raises(GateError, match="the A/B run produced no result"):
         pairs.run(Clock(600))
+
+
+def test_the_slices_get_the_last_cpu_and_the_counts_the_others() -> None:
+    available = sorted(os.sched_getaffinity(0))
+    timed, counted = split_cpus(None)
+    assert timed == str(available[-1])
+    assert counted == (",".join(map(str, available[:-1])) or None)
+    timed, counted = split_cpus(str(available[0]))
+    assert timed == str(available[0])
+    assert counted == (",".join(map(str, available[1:])) or None)
+
+
+@pytest.mark.slow
+def test_counting_runs_beside_the_pairs_and_hands_its_options_over(
+    suites: Path, tmp_path: Path
+) -> None:
+    cpu = str(max(os.sched_getaffinity(0)))
+    counting = Counting(tmp_path, sides(suites), ["--only", "tiny.sum"], cpu)
+    counting.start()
+    try:
+        options = counting.finish()
+    finally:
+        counting.stop()
+    assert options[-1] == str(tmp_path / "head-instructions.json")
+    assert (tmp_path / "base-instructions.json").exists()
 
 
 def test_more_wanted_reads_the_needs_more_file(tmp_path: Path) -> None:

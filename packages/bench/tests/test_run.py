@@ -473,3 +473,61 @@ def test_git_checkout_names_the_file(
     assert meta["perfkit_branch"] == "main"
     assert meta["perfkit_dirty"] == "false"  # results/ is untracked
     assert meta["perfkit_failed"] == "[]"
+
+
+CLOCKED = """
+import time
+from perfkit_bench import benchmark, timer
+
+
+@benchmark("cpu.thread", clock="thread", inner_loops=4)
+def in_thread(loops: int) -> float:
+    t0 = timer()
+    for _ in range(loops):
+        for _ in range(4):
+            sum(range(500))
+    return timer() - t0
+
+
+@benchmark("cpu.wall", clock="wall")
+def waits(loops: int) -> float:
+    t0 = timer()
+    time.sleep(0.0001 * loops)
+    return timer() - t0
+
+
+@benchmark("cpu.own", clock="thread")
+def own(loops: int) -> float:
+    t0 = time.perf_counter()
+    sum(range(500 * loops))
+    return time.perf_counter() - t0
+"""
+
+
+def test_cpu_time_is_recorded_beside_wall_time_from_the_same_loop(
+    run_cli: RunCli, write_suite: WriteSuite, tmp_path: Path
+) -> None:
+    write_suite("cpu", CLOCKED)
+    output = tmp_path / "out.json"
+    done = run_cli("run", *CALIBRATED, "--output", str(output), "-q", cwd=tmp_path)
+    assert done.returncode == 1  # cpu.own
+    assert "cpu.own declares clock='thread' but it never read perfkit_bench.timer()" in done.stderr
+    suite = pyperf.BenchmarkSuite.load(str(output))
+    assert sorted(suite.get_benchmark_names()) == ["cpu.thread", "cpu.thread.cpu_time", "cpu.wall"]
+    wall, cpu = suite.get_benchmark("cpu.thread"), suite.get_benchmark("cpu.thread.cpu_time")
+    meta = cpu.get_metadata()
+    assert (meta["perfkit_metric"], meta["perfkit_id"]) == ("cpu_time", "cpu.thread")
+    assert meta["perfkit_clock"] == "thread_time"
+    assert wall.get_metadata()["perfkit_clock"] == "perf_counter"
+    # The other perfkit keys of <id>, run-level ones included.
+    for key in ("perfkit_kind", "perfkit_suite", "perfkit_func", "perfkit_run_id", "inner_loops"):
+        assert meta[key] == wall.get_metadata()[key], key
+    assert "perfkit_metric" not in wall.get_metadata()
+    # One CPU value beside each wall value, per worker process, in the same order: the loop's
+    # CPU time never exceeds its wall time (one thread), and rarely falls far below it.
+    wall_runs = [run for run in wall.get_runs() if run.values]
+    assert [len(run.values) for run in cpu.get_runs()] == [len(run.values) for run in wall_runs]
+    for cpu_run, wall_run in zip(cpu.get_runs(), wall_runs, strict=True):
+        assert cpu_run.get_metadata()["loops"] == wall_run.get_metadata()["loops"]
+        for cpu_value, wall_value in zip(cpu_run.values, wall_run.values, strict=True):
+            assert 0 < cpu_value <= wall_value * 1.01

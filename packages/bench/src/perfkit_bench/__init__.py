@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 
+from perfkit_bench._clock import CLOCKS, Clock, timer
 from perfkit_bench._discovery import discover
 from perfkit_bench._exceptions import (
     DeclarationError,
@@ -20,8 +21,10 @@ from perfkit_bench._registry import benchmark
 from perfkit_bench._spec import KINDS, BenchmarkSpec, Kind
 
 __all__ = [
+    "CLOCKS",
     "KINDS",
     "BenchmarkSpec",
+    "Clock",
     "DeclarationError",
     "DiscoveryError",
     "Kind",
@@ -34,6 +37,7 @@ __all__ = [
     "__version__",
     "benchmark",
     "discover",
+    "timer",
 ]
 
 # __version__ is looked up on first use, not at import: importlib.metadata costs ~160 M

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from perfkit_bench._clock import CLOCKS, Clock
 from perfkit_bench._exceptions import DeclarationError
 from perfkit_bench._spec import (
     ID_PATTERN,
@@ -57,6 +58,8 @@ def benchmark(
     reference: str | None = None,
     channels: Sequence[str] = ("time",),
     timeout: float | None = None,
+    clock: Clock | None = None,
+    fresh_process: bool = False,
 ) -> Callable[[F], F]:
     """Declare a benchmark; the decorated function is returned unchanged.
 
@@ -76,6 +79,14 @@ def benchmark(
     keyword arguments (``def f(loops, *, n)``). ``params`` are descriptive and recorded as
     metadata only. ``target`` defaults to the suite name. ``timeout`` (seconds) bounds the whole
     benchmark, all its worker processes together, and overrides ``perfkit-bench run --timeout``.
+
+    ``clock`` (time benchmarks) is what the workload's time is measured on, read through
+    :func:`perfkit_bench.timer`: ``"thread"`` (``time.thread_time``: work in the measuring thread,
+    sync and asyncio), ``"process"`` (``time.process_time``: work on other threads of the process)
+    or ``"wall"`` (``time.perf_counter``, the default: benchmarks that wait on sleeps, I/O, other
+    threads or processes). ``fresh_process=True`` says a time benchmark must be measured in fresh
+    worker processes: the A/B gate then runs it in process pairs instead of slices of long-lived
+    workers (sampled kinds always are).
     """
 
     def register(func: F) -> F:
@@ -90,6 +101,8 @@ def benchmark(
             reference=reference,
             channels=tuple(channels),
             timeout=timeout,
+            clock=clock,
+            fresh_process=fresh_process,
         ):
             if _collectors:
                 _collectors[-1].append(spec)
@@ -110,6 +123,8 @@ def _build_specs(
     reference: str | None,
     channels: tuple[str, ...],
     timeout: float | None,
+    clock: Clock | None = None,
+    fresh_process: bool = False,
 ) -> list[BenchmarkSpec]:
     if not callable(func):
         raise DeclarationError(f"@benchmark({id_template!r}) must decorate a function")
@@ -121,6 +136,7 @@ def _build_specs(
         )
     suite = _suite_of(func)
     _check_options(where, kind, inner_loops, params, reference, channels, timeout)
+    _check_clock(where, kind, clock, fresh_process)
     if target is None:
         target = suite
     if not _fullmatch_name(target):
@@ -150,6 +166,8 @@ def _build_specs(
                 func=f"{func.__module__}:{qualname}",
                 description=description[0] if description else "",
                 call_kwargs=dict(point),
+                clock=clock or "wall",
+                fresh_process=fresh_process,
             )
         )
     return specs
@@ -202,6 +220,21 @@ def _check_options(
         )
     if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
         raise DeclarationError(f"{where}: timeout must be a number of seconds > 0")
+
+
+def _check_clock(where: str, kind: str, clock: str | None, fresh_process: bool) -> None:
+    if clock is not None and clock not in CLOCKS:
+        raise DeclarationError(
+            f"{where}: clock {clock!r} is not one of {', '.join(CLOCKS)} (thread: work in the "
+            "measuring thread; process: work on other threads; wall: benchmarks that wait)"
+        )
+    if kind != "time" and (clock is not None or fresh_process):
+        raise DeclarationError(
+            f"{where}: clock and fresh_process apply only to kind='time'; remove them for "
+            f"kind={kind!r} (sampled kinds always run in fresh processes)"
+        )
+    if not isinstance(fresh_process, bool):
+        raise DeclarationError(f"{where}: fresh_process must be True or False")
 
 
 def _grid_points(

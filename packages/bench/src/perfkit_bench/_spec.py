@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from perfkit_bench._clock import CLOCK_METADATA, CLOCKS, Clock
+
 __all__ = [
     "ID_PATTERN",
     "KINDS",
@@ -77,6 +79,11 @@ class BenchmarkSpec:
     func: str
     description: str
     call_kwargs: Mapping[str, ParamValue] = field(default_factory=dict, hash=False)
+    clock: Clock = "wall"
+    """The clock a time benchmark is measured on (``_clock``: thread, process or wall)."""
+    fresh_process: bool = False
+    """The A/B gate must measure it in fresh worker processes (process pairs), not in slices
+    of long-lived workers."""
 
     def metadata(self) -> dict[str, MetadataValue]:
         """The per-benchmark ``perfkit_*`` metadata keys (documented in the README)."""
@@ -93,6 +100,8 @@ class BenchmarkSpec:
             meta["perfkit_reference"] = self.reference
         if self.call_kwargs:
             meta["perfkit_call_kwargs"] = json.dumps(dict(self.call_kwargs), sort_keys=True)
+        if self.kind == "time":
+            meta["perfkit_clock"] = CLOCK_METADATA[self.clock]
         return meta
 
     def as_json(self) -> dict[str, Any]:
@@ -111,6 +120,8 @@ class BenchmarkSpec:
             "timeout": self.timeout,
             "func": self.func,
             "description": self.description,
+            "clock": self.clock,
+            "fresh_process": self.fresh_process,
         }
 
     @classmethod
@@ -123,6 +134,9 @@ class BenchmarkSpec:
             raise ValueError(f"unknown kind {kind!r}")
         timeout = data.get("timeout")
         reference = data.get("reference")
+        clock = str(data.get("clock") or "wall")
+        if clock not in CLOCKS:
+            raise ValueError(f"unknown clock {clock!r}")
         return cls(
             id=str(data["id"]),
             suite=str(data["suite"]),
@@ -137,4 +151,6 @@ class BenchmarkSpec:
             func=str(data["func"]),
             description=str(data.get("description") or ""),
             call_kwargs=dict(data.get("call_kwargs") or {}),
+            clock=clock,  # narrowed by the CLOCKS check above
+            fresh_process=bool(data.get("fresh_process", False)),
         )

@@ -50,6 +50,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from perfkit_bench._clock import (
+    CLOCK_FUNCTIONS,
+    CLOCK_METADATA,
+    CLOCKS,
+    Clock,
+    Readings,
+    burn,
+    reading,
+)
 from perfkit_bench._discovery import load_suite, resolve
 from perfkit_bench._exceptions import WorkerError, one_line
 from perfkit_bench._spec import (
@@ -61,7 +70,7 @@ from perfkit_bench._spec import (
     latency_metric_unit,
 )
 
-__all__ = ["PROGRAM_ARGS", "burn", "main", "parse_cpu_list", "slowed"]
+__all__ = ["PROGRAM_ARGS", "main", "on_clock", "parse_cpu_list", "slowed", "workload"]
 
 # How pyperf re-executes us for its worker processes (it prepends sys.executable).
 PROGRAM_ARGS = ("-m", "perfkit_bench._worker")
@@ -87,22 +96,15 @@ def _time_main(argv: list[str]) -> int:
     def forward(cmd: list[str], args: argparse.Namespace) -> None:
         # pyperf rebuilds the command line of its workers from its own options only.
         cmd.extend(("--suite-path", args.suite_path, "--bench", args.bench))
-        if args.error_file:
-            cmd.extend(("--error-file", args.error_file))
+        cmd.extend(("--clock", args.clock))
+        for option, value in (("--error-file", args.error_file), ("--cpu-file", args.cpu_file)):
+            if value:
+                cmd.extend((option, value))
         if args.inject_percent:
             cmd.extend(("--inject-percent", repr(args.inject_percent)))
 
     runner = pyperf.Runner(add_cmdline_args=forward, program_args=PROGRAM_ARGS)
-    runner.argparser.add_argument("--suite-path", required=True, help="suite file to import")
-    runner.argparser.add_argument("--bench", required=True, help="benchmark id to run")
-    runner.argparser.add_argument("--error-file", help="write the first error here, one line")
-    runner.argparser.add_argument(
-        "--inject-percent",
-        type=float,
-        default=0.0,
-        metavar="P",
-        help="slow every call by P %% with a busy-wait inside the timing (ab --inject-head)",
-    )
+    _add_time_options(runner.argparser)
     args = runner.parse_args(argv)
     if not (math.isfinite(args.inject_percent) and args.inject_percent >= 0):
         raise WorkerError(f"--inject-percent {args.inject_percent!r}: expected a percentage >= 0")
@@ -110,15 +112,92 @@ def _time_main(argv: list[str]) -> int:
     spec = _find(args.suite_path, args.bench)
     if spec.kind != "time":
         raise WorkerError(f"{spec.id} is kind={spec.kind!r}; run it with the 'sample' worker")
+    clock: Clock = spec.clock if args.clock == "declared" else args.clock
+    record = None
+    if args.cpu_file and clock == "wall" and spec.clock != "wall":
+        record = functools.partial(_record_cpu, args.cpu_file)
+    func = on_clock(workload(spec), spec, clock, also=spec.clock if record else None, record=record)
+    if args.inject_percent:
+        func = slowed(func, args.inject_percent / 100, CLOCK_FUNCTIONS[clock])
+    # perfkit_clock names the clock of the values in this file (run: perf_counter; the declared
+    # clock's values go to <id>.cpu_time).
+    metadata = {**spec.metadata(), "perfkit_clock": CLOCK_METADATA[clock]}
+    runner.bench_time_func(spec.id, func, inner_loops=spec.inner_loops, metadata=metadata)
+    return 0
+
+
+def _add_time_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite-path", required=True, help="suite file to import")
+    parser.add_argument("--bench", required=True, help="benchmark id to run")
+    parser.add_argument("--error-file", help="write the first error here, one line")
+    parser.add_argument(
+        "--clock",
+        choices=("declared", *CLOCKS),
+        default="wall",
+        help="the clock of the values: wall (run: perf_counter), or the benchmark's declared "
+        "clock or a named one (ab)",
+    )
+    parser.add_argument(
+        "--cpu-file",
+        help="with --clock wall: append each call's time on the declared CPU clock here (run)",
+    )
+    parser.add_argument(
+        "--inject-percent",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="slow every call by P %% with a busy-wait inside the timing (ab --inject-head)",
+    )
+
+
+def workload(spec: BenchmarkSpec) -> Callable[..., Any]:
+    """The benchmark's function, called with its grid point (its suite must be loaded)."""
     func = resolve(spec)
     if spec.call_kwargs:
         func = functools.partial(func, **spec.call_kwargs)
-    if args.inject_percent:
-        func = slowed(func, args.inject_percent / 100)
-    runner.bench_time_func(
-        spec.id, func, inner_loops=spec.inner_loops, metadata=dict(spec.metadata())
-    )
-    return 0
+    return func
+
+
+def on_clock(
+    func: Callable[[int], float],
+    spec: BenchmarkSpec,
+    clock: Clock,
+    *,
+    also: Clock | None = None,
+    record: Callable[[int, float, float], None] | None = None,
+) -> Callable[[int], float]:
+    """``func`` (a time workload) with :func:`perfkit_bench.timer` reading ``clock`` during each
+    call, and ``also`` beside it (its total handed to ``record(loops, seconds, also_seconds)``).
+
+    A CPU clock must come from the workload's own ``timer()`` readings: when the readings do not
+    add up to the time it returned, the call raises :class:`WorkerError` instead of recording a
+    time taken on some other clock (a workload still timing itself with ``perf_counter``)."""
+    primary = CLOCK_FUNCTIONS[clock]
+    secondary = CLOCK_FUNCTIONS[also] if also is not None else None
+    checked = clock != "wall" or also is not None
+
+    def call(loops: int) -> float:
+        readings = Readings(primary, secondary)
+        with reading(readings):
+            elapsed = float(func(loops))
+        problem = readings.problem(elapsed) if checked else None
+        if problem is not None:
+            raise WorkerError(
+                f"{spec.id} declares clock={spec.clock!r} but {problem}; time its loop with "
+                "t0 = perfkit_bench.timer() ... return perfkit_bench.timer() - t0"
+            )
+        if record is not None:
+            record(loops, elapsed, readings.secondary_total)
+        return elapsed
+
+    return call
+
+
+def _record_cpu(path: str, loops: int, seconds: float, cpu_seconds: float) -> None:
+    # One line per call, read by the orchestrator after the benchmark (perfkit-bench run): the
+    # calibration's calls and the warm-ups are there too, and are matched out by their value.
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps({"loops": loops, "seconds": seconds, "cpu": cpu_seconds}) + "\n")
 
 
 def _sample_main(argv: list[str]) -> int:
@@ -142,9 +221,7 @@ def _sample_main(argv: list[str]) -> int:
     spec = _find(args.suite_path, args.bench)
     if spec.kind == "time":
         raise WorkerError(f"{spec.id} is kind='time'; run it through pyperf, not 'sample'")
-    func = resolve(spec)
-    if spec.call_kwargs:
-        func = functools.partial(func, **spec.call_kwargs)
+    func = workload(spec)
 
     start = time.monotonic()
     warmups = [_measure(spec, func) for _ in range(args.warmups)]
@@ -196,42 +273,32 @@ def _fingerprint_main(argv: list[str]) -> int:
     return 0
 
 
-def slowed(func: Callable[[int], float], fraction: float) -> Callable[[int], float]:
-    """``func`` (a time workload, ``f(loops) -> elapsed seconds``) made slower by ``fraction``.
+def slowed(
+    func: Callable[[int], float], fraction: float, clock: Callable[[], float] = time.perf_counter
+) -> Callable[[int], float]:
+    """``func`` (a time workload, ``f(loops) -> elapsed seconds`` on ``clock``) made slower by
+    ``fraction``.
 
-    Each call runs ``func`` unchanged, then busy-waits ``fraction`` times the elapsed time
-    ``func`` returned (:func:`burn`), and returns that elapsed time plus the busy-wait's own
-    duration, timed with ``perf_counter`` around it. The busy-wait is real time spent inside the
-    value pyperf records (the worker process, its noise and pyperf's arithmetic are exercised
-    as for any workload); it follows the workload's timed region, so the setup ``func`` excludes
-    stays excluded; and because it is sized by the very call it follows, in the same clock, every
-    value is ``(1 + fraction)`` times what it would have been, whatever the machine's drift.
-    (On an oversubscribed machine a busy-wait descheduled at its very end ends late: the
-    slowdown then comes out a little larger.)
+    Each call runs ``func`` unchanged, then busy-waits until ``clock`` has advanced ``fraction``
+    times the elapsed time ``func`` returned (:func:`perfkit_bench._clock.burn`), and returns that
+    elapsed time plus the busy-wait's own duration on ``clock``. The busy-wait is real time spent
+    inside the value (the worker process, its noise and pyperf's arithmetic are exercised as for
+    any workload); it follows the workload's timed region, so the setup ``func`` excludes stays
+    excluded; and because it is sized by the very call it follows, on the same clock, every value
+    is ``(1 + fraction)`` times what it would have been, whatever the machine's drift.
 
-    Two alternatives were measured here and rejected: a fixed busy-wait computed once from a
-    calibration process (that process ran 60 % slower than the later ones, so a 40 % injection
-    came out as 57 %), and a busy-wait on the thread's CPU time (with the two cores shared, the
-    CPU-time wait stretched a second time: 40 % came out as 86 %).
+    The clock must be the one the value is measured on: a spin on ``perf_counter`` beside a
+    busy neighbour gets half the CPU, so it would add only half its length to a CPU-time value;
+    a spin on ``thread_time`` sized from a wall time stretches twice (both were measured here:
+    40 % injected came out as +57 % and +86 % with the clocks mixed). On a CPU clock only the
+    spin's running counts, so the slowdown is exact even on a loaded machine.
     """
 
     def slowed_func(loops: int) -> float:
         elapsed = float(func(loops))
-        spin_started = time.perf_counter()
-        burn(elapsed * fraction)
-        return elapsed + (time.perf_counter() - spin_started)
+        return elapsed + burn(elapsed * fraction, clock)
 
     return slowed_func
-
-
-def burn(seconds: float) -> None:
-    """Busy-wait ``seconds`` of wall time on ``perf_counter`` (one call costs ~50 ns here, which
-    bounds the overshoot); a spin, not a sleep, so the process stays on the CPU as real work
-    would."""
-    clock = time.perf_counter
-    end = clock() + seconds
-    while clock() < end:
-        pass
 
 
 def _measure(spec: BenchmarkSpec, func: Callable[..., Any]) -> dict[str, float]:

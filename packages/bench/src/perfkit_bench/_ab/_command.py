@@ -9,8 +9,13 @@ from pathlib import Path
 
 from perfkit_bench._ab._model import (
     DEFAULT_MIN_TIME,
+    DEFAULT_PAIR_SECONDS,
+    DEFAULT_SLICE_TIME,
+    DEFAULT_SLICE_WARMUPS,
+    DEFAULT_SLICES,
     DEFAULT_VALUES,
     DEFAULT_WARMUPS,
+    MODES,
     SIDES,
     ABOptions,
     ABResult,
@@ -38,16 +43,23 @@ def add_ab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     parser = commands.add_parser(
         "ab",
         help="paired, interleaved A/B runs of two revisions (the regression gate's runner)",
-        description="Run each benchmark's worker processes on two sides (an interpreter and a "
-        "suite folder each), one process per side and pair, in a seeded random order; write "
-        "base.json, head.json and ab.json into --out-dir.",
+        description="Measure each benchmark on two sides (an interpreter and a suite folder "
+        "each): time benchmarks in single slices alternated between one long-lived worker per "
+        "side, both pinned to one CPU, over several fresh process pairs (--mode slices, the "
+        "default); the others, and all with --mode processes, one worker process per side and "
+        "pair. Write base.json, head.json and ab.json into --out-dir.",
     )
     _add_sides(parser)
     parser.add_argument(
-        "--pairs", type=positive_int, required=True, metavar="N", help="A/B pairs per benchmark"
+        "--pairs",
+        type=positive_int,
+        required=True,
+        metavar="N",
+        help="A/B pairs per benchmark (process pairs: fresh workers each)",
     )
     parser.add_argument("--out-dir", type=Path, required=True, metavar="DIR", help="output folder")
     _add_selection(parser)
+    _add_slice_knobs(parser)
     _add_worker_knobs(parser)
     _add_session_knobs(parser)
     add_quiet(parser)
@@ -89,27 +101,72 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_slice_knobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="slices",
+        help="slices: time benchmarks in interleaved slices of long-lived workers (default); "
+        "processes: every benchmark in fresh worker processes",
+    )
+    parser.add_argument(
+        "--process-pairs",
+        type=positive_int,
+        metavar="N",
+        help="at most N new pairs for the benchmarks measured in process pairs (sampled kinds "
+        "and fresh_process ones; default: --pairs)",
+    )
+    parser.add_argument(
+        "--slices",
+        type=positive_int,
+        default=DEFAULT_SLICES,
+        help=f"slices per side and pair (default {DEFAULT_SLICES})",
+    )
+    parser.add_argument(
+        "--slice-warmups",
+        type=non_negative_int,
+        default=DEFAULT_SLICE_WARMUPS,
+        help=f"warm-up slices per side and pair (default {DEFAULT_SLICE_WARMUPS})",
+    )
+    parser.add_argument(
+        "--slice-time",
+        type=positive_finite_float,
+        default=DEFAULT_SLICE_TIME,
+        metavar="SECONDS",
+        help=f"loop calibration target of a slice (default {DEFAULT_SLICE_TIME:g})",
+    )
+    parser.add_argument(
+        "--pair-seconds",
+        type=positive_finite_float,
+        default=DEFAULT_PAIR_SECONDS,
+        metavar="SECONDS",
+        help="fewer slices for a benchmark whose slices would take longer than this per side "
+        f"and pair (default {DEFAULT_PAIR_SECONDS:g})",
+    )
+
+
 def _add_worker_knobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--values",
         "-n",
         type=positive_int,
         default=DEFAULT_VALUES,
-        help=f"values per process (default {DEFAULT_VALUES})",
+        help=f"values per process, process pairs (default {DEFAULT_VALUES})",
     )
     parser.add_argument(
         "--warmups",
         "-w",
         type=non_negative_int,
         default=DEFAULT_WARMUPS,
-        help=f"warm-up values per process (default {DEFAULT_WARMUPS})",
+        help=f"warm-up values per process, process pairs (default {DEFAULT_WARMUPS})",
     )
     parser.add_argument(
         "--min-time",
         type=positive_finite_float,
         default=DEFAULT_MIN_TIME,
         metavar="SECONDS",
-        help=f"loop calibration target per value, time benchmarks (default {DEFAULT_MIN_TIME:g})",
+        help=f"loop calibration target per value, time benchmarks in process pairs "
+        f"(default {DEFAULT_MIN_TIME:g})",
     )
     parser.add_argument("--affinity", metavar="CPUS", help="pin workers to CPUs, e.g. 0 or 0-1")
     parser.add_argument(
@@ -165,6 +222,12 @@ def _command(args: argparse.Namespace) -> int:
         exclude_references=args.exclude_references,
         only=tuple(args.only),
         append=args.append,
+        mode=args.mode,
+        process_pairs=args.process_pairs,
+        slices=args.slices,
+        slice_warmups=args.slice_warmups,
+        slice_time=args.slice_time,
+        pair_seconds=args.pair_seconds,
     )
     # abspath, not resolve: a virtual environment's python is a symlink, and following it would
     # leave the environment.
@@ -189,10 +252,10 @@ def _report(result: ABResult, budget: float | None) -> None:
             file=sys.stderr,
         )
     if result.budget_reached:
-        short = sum(1 for added in result.added.values() if added < result.requested)
+        short = result.short
         print(
             f"perfkit-bench ab: the budget of {budget:g} s ran out: no pair was started after "
             f"it and only complete pairs were kept; {short} of {len(result.added)} benchmarks got "
-            f"fewer than {result.requested} new pairs",
+            f"fewer new pairs than asked",
             file=sys.stderr,
         )

@@ -224,11 +224,13 @@ class OutDir:
             benchmarks[entry.id] = {
                 "sides": list(entry.sides),
                 "kind": entry.spec.kind,
+                "mode": entry.mode(self.options),
                 "pairs": entry.pairs,
                 "orders": entry.orders,
                 "loops": entry.loops,
                 "calibrated_on": entry.calibrated_on,
                 "calibration_seconds_per_op": entry.seconds_per_op,
+                "slices": entry.slices,
                 "seconds": round(entry.seconds, 3),
             }
         return benchmarks

@@ -69,6 +69,7 @@ def _restored(entry: Entry, old: dict[str, Any] | None) -> Entry:
         entry.calibrated_on = old.get("calibrated_on")
         entry.seconds_per_op = old.get("calibration_seconds_per_op")
         entry.seconds = float(old.get("seconds", 0.0))
+        entry.slices = old.get("slices")
     return entry
 
 

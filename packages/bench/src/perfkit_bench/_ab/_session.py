@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import random
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from perfkit_bench._ab._files import OutDir
 from perfkit_bench._ab._model import (
@@ -23,6 +27,7 @@ from perfkit_bench._ab._model import (
 )
 from perfkit_bench._ab._plan import plan
 from perfkit_bench._ab._sides import check_side, fingerprint_side, list_side
+from perfkit_bench._ab._slices import SliceError, SlicePair, slice_cpu
 from perfkit_bench._ab._workers import Workers
 from perfkit_bench._exceptions import RunFailed, SideError
 from perfkit_bench._fingerprint import Fingerprint
@@ -44,6 +49,21 @@ def run_ab(
     return _Session(base, head, options, out_dir, progress).run()
 
 
+@dataclass
+class _Rounds:
+    """Where the rounds are: the round, the progress step, the process pairs started."""
+
+    entries: int
+    pairs: int
+    deadline: float | None
+    index: int = 0
+    step: int = 0
+    pairs_started: int = 0
+
+    def over(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
 class _Session:
     def __init__(
         self, base: Side, head: Side, options: ABOptions, out_dir: Path, progress: Progress
@@ -56,6 +76,8 @@ class _Session:
         self.started = dt.datetime.now(dt.UTC)
         self.clock_started = time.monotonic()
         self.failures: list[ABFailure] = []
+        self.cpu = slice_cpu(options.affinity)
+        self.slice_metadata: dict[SideName, dict[str, Any]] = {}
 
     def run(self) -> ABResult:
         for side in self.sides.values():
@@ -89,6 +111,11 @@ class _Session:
             failures=list(self.failures),
             budget_reached=budget_reached,
             duration=time.monotonic() - self.clock_started,
+            short=sum(
+                1
+                for entry in entries
+                if entry.pairs - entry.earlier_pairs < self.options.wanted(entry)
+            ),
         )
 
     def _measure_and_write(
@@ -159,41 +186,107 @@ class _Session:
         pairs = self.options.pairs
         budget = self.options.budget
         deadline = None if budget is None else self.clock_started + budget
-        self.progress.start(len(entries) * pairs, unit="pair")
-        step = 0
+        sliced = [entry for entry in entries if entry.mode(self.options) == "slices"]
+        alone = [entry for entry in entries if entry.mode(self.options) == "processes"]
+        self.progress.start(sum(self.options.wanted(entry) for entry in entries), unit="pair")
+        rounds = _Rounds(len(entries), pairs, deadline)
         try:
             for round_index in range(pairs):
-                for position, entry in enumerate(entries):
+                rounds.index = round_index
+                if self._slice_round(sliced, rounds, workdir):
+                    return True
+                if round_index >= (self.options.process_pairs or pairs):
+                    continue
+                for entry in alone:
                     if entry.stopped:
                         continue
-                    if deadline is not None and time.monotonic() >= deadline:
+                    if rounds.over():
                         return True
-                    label = (
-                        f"{entry.id} (benchmark {position + 1}/{len(entries)}, "
-                        f"pair {round_index + 1}/{pairs})"
-                    )
-                    self._step(
-                        entry, step, label, workdir / f"{position:04d}-{entry.pairs + 1:04d}"
-                    )
-                    step += 1
+                    folder = workdir / f"{entries.index(entry):04d}-{entry.pairs + 1:04d}"
+                    self._step(entry, rounds, functools.partial(self._pair, entry, folder))
         finally:
             self.progress.close()
         return False
 
-    def _step(self, entry: Entry, step: int, label: str, workdir: Path) -> None:
-        """The next pair of ``entry``, with its progress and its failure recorded."""
-        self.progress.begin(step, label)
+    def _slice_round(self, entries: list[Entry], rounds: _Rounds, workdir: Path) -> bool:
+        """One round of the slice-mode benchmarks: one fresh process pair serves them in turn (a
+        seeded order, new each round, the same on both sides); a pair whose worker failed is
+        replaced for the benchmarks after it. True when the budget stopped the round."""
+        live = [entry for entry in entries if not entry.stopped]
+        random.Random(f"perfkit-ab-round:{self.out.seed}:{rounds.index}").shuffle(live)
+        pair: SlicePair | None = None
+        try:
+            for entry in live:
+                if rounds.over():
+                    return True
+                if pair is None:
+                    pair, failure = self._start_pair(entry, rounds, workdir)
+                    if failure is not None:
+                        self._step(entry, rounds, functools.partial(_given, failure))
+                        continue
+                assert pair is not None
+                failure = self._step(entry, rounds, functools.partial(self._sliced, entry, pair))
+                if failure is not None:
+                    pair.close()
+                    pair = None
+        finally:
+            if pair is not None:
+                pair.close()
+        return False
+
+    def _start_pair(
+        self, entry: Entry, rounds: _Rounds, workdir: Path
+    ) -> tuple[SlicePair | None, ABFailure | None]:
+        """A fresh process pair, its start order drawn like a pair's; or the failure that the
+        next benchmark is charged with."""
+        rounds.pairs_started += 1
+        folder = workdir / f"slices-{rounds.index + 1:04d}-{rounds.pairs_started:03d}"
+        folder.mkdir(parents=True)
+        order = pair_order(self.out.seed, "perfkit-slice-workers", rounds.pairs_started)
+        first: tuple[SideName, SideName] = (
+            ("base", "head") if order == "base-first" else ("head", "base")
+        )
+        try:
+            pair = SlicePair(self.sides, self.options, self.cpu, first, folder, self.slice_metadata)
+        except SliceError as exc:
+            return None, _slice_failure(entry, entry.pairs + 1, exc)
+        return pair, None
+
+    def _sliced(self, entry: Entry, pair: SlicePair) -> ABFailure | None:
+        """The next pair of ``entry`` in slices of the process pair ``pair``."""
+        number = entry.pairs + 1
+        order = pair_order(self.out.seed, entry.id, number)
+        first: SideName = "base" if order == "base-first" else "head"
+        timeout = entry.spec.timeout if entry.spec.timeout is not None else self.options.timeout
+        try:
+            measured = pair.measure(entry, number, first, timeout)
+        except SliceError as exc:
+            return _slice_failure(entry, number, exc)
+        self.workers.base_succeeded = True
+        return self._commit(entry, number, order, measured, first)
+
+    def _step(
+        self, entry: Entry, rounds: _Rounds, measure: Callable[[], ABFailure | None]
+    ) -> ABFailure | None:
+        """The next pair of ``entry`` (``measure``), with its progress and its failure
+        recorded."""
+        label = f"{entry.id} (pair {rounds.index + 1}/{rounds.pairs}, {entry.mode(self.options)})"
+        self.progress.begin(rounds.step, label)
         began = time.monotonic()
-        failure = self._pair(entry, entry.pairs + 1, workdir)
+        failure = measure()
         elapsed = time.monotonic() - began
         entry.seconds += elapsed
+        rounds.step += 1
         if failure is not None:
             self.failures.append(failure)
             entry.stopped = True
         error = None if failure is None else f"{failure.side}: {failure.error}"
         self.progress.finish(label, elapsed, error)
+        return failure
 
-    def _pair(self, entry: Entry, pair: int, workdir: Path) -> ABFailure | None:
+    def _pair(self, entry: Entry, workdir: Path) -> ABFailure | None:
+        """The next pair of ``entry`` in fresh worker processes, one per side."""
+        pair = entry.pairs + 1
         workdir.mkdir(parents=True)
         sides, order = self._order(entry, pair)
         if entry.spec.kind == "time" and entry.loops is None:
@@ -247,3 +340,15 @@ class _Session:
         entry.pairs = pair
         entry.orders.append(order)
         return None
+
+
+def _given(failure: ABFailure) -> ABFailure:
+    return failure
+
+
+def _slice_failure(entry: Entry, pair: int, exc: SliceError) -> ABFailure:
+    """A slice worker's failure as the pair's failure: in the loop calibration when the entry
+    has no loop count yet."""
+    stage: Literal["calibration", "pair"] = "calibration" if entry.loops is None else "pair"
+    kind: Literal["error", "timeout"] = "timeout" if exc.kind == "timeout" else "error"
+    return ABFailure(entry.id, exc.side, pair, stage, kind, exc.error)

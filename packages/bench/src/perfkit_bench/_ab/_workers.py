@@ -45,7 +45,7 @@ class Workers:
         error_file = workdir / "calibration-error.txt"
         spec = entry.specs[side]
         cmd = [
-            *self._time_prefix(side, spec, error_file),
+            *self._time_prefix(side, entry, error_file),
             "--calibrate-loops",
             "--min-time",
             repr(self.options.min_time),
@@ -76,7 +76,7 @@ class Workers:
         error_file = workdir / "error.txt"
         if spec.kind == "time":
             assert entry.loops is not None
-            cmd = [*self._time_prefix(side, spec, error_file), "--loops", str(entry.loops)]
+            cmd = [*self._time_prefix(side, entry, error_file), "--loops", str(entry.loops)]
             if side == "head" and self.options.inject_head:
                 cmd.extend(("--inject-percent", repr(self.options.inject_head)))
             cmd.extend(("-o", str(out)))
@@ -108,8 +108,10 @@ class Workers:
             cmd.extend(("--affinity", self.options.affinity))
         return cmd
 
-    def _time_prefix(self, side: SideName, spec: BenchmarkSpec, error_file: Path) -> list[str]:
-        """pyperf's worker mode, driven directly: one process, no manager, no calibration."""
+    def _time_prefix(self, side: SideName, entry: Entry, error_file: Path) -> list[str]:
+        """pyperf's worker mode, driven directly: one process, no manager, no calibration; the
+        values on the clock both sides are measured on (``Entry.clock``)."""
+        spec = entry.specs[side]
         cmd = [
             str(self.sides[side].python),
             *PROGRAM_ARGS,
@@ -125,6 +127,8 @@ class Workers:
             spec.id,
             "--error-file",
             str(error_file),
+            "--clock",
+            entry.clock,
         ]
         if self.options.affinity:
             cmd.append(f"--affinity={self.options.affinity}")

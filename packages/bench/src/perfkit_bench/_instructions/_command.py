@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from perfkit_bench._discovery import DEFAULT_PATH
-from perfkit_bench._exceptions import SelectionError
+from perfkit_bench._exceptions import SelectionError, UsageError
 from perfkit_bench._instructions._count import (
     CALIBRATION_SECONDS,
     CHANNEL,
@@ -28,6 +28,7 @@ from perfkit_bench._plumbing import (
 from perfkit_bench._progress import make_progress
 from perfkit_bench._selection import Discovered, discover_declared
 from perfkit_bench._spec import BenchmarkSpec
+from perfkit_bench._worker import parse_cpu_list
 
 __all__ = ["add_instructions_command"]
 
@@ -86,6 +87,12 @@ def _add_counting(parser: argparse.ArgumentParser) -> None:
         help="valgrind processes at a time (default: the CPUs this process may use)",
     )
     parser.add_argument(
+        "--affinity",
+        metavar="CPUS",
+        help="run on these CPUs only, e.g. 0 (the regression gate counts beside its timed "
+        "slices on another CPU)",
+    )
+    parser.add_argument(
         "--timeout",
         type=positive_float,
         default=DEFAULT_TIMEOUT,
@@ -95,6 +102,11 @@ def _add_counting(parser: argparse.ArgumentParser) -> None:
 
 
 def _command(args: argparse.Namespace) -> int:
+    if args.affinity:
+        try:  # inherited by every process it starts (valgrind and its children)
+            os.sched_setaffinity(0, parse_cpu_list(args.affinity))
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"--affinity {args.affinity}: {exc}") from None
     declared = discover_declared(args.suites)
     specs = _counted(declared, args)
     options = InstructionsOptions(

@@ -1,8 +1,24 @@
-"""The base side's environment: the same distributions as the head's, at the same versions,
-except the measured packages, which come from the base revision.
+"""The two sides' environments and suite folders, made alike: the same distributions at the same
+versions, except the measured packages, which come from each side's revision; the same files on
+disk; paths of the same length.
 
-The head's environment is made by the composition root (nox installs it with uv or pip). The
-base's is made here, with uv when it is on PATH, else with venv and pip, and in both cases:
+Why alike to the file: instruction counts repeat exactly within one environment, but a head
+measured in nox's own environment and a base in one made here differed by +1.2 % and +4.6 % on
+unchanged code. Measured here (identical code, ``perfkit-bench instructions``): nox's environment
+also holds perfkit-report and its ~100 dependencies, and ``__pycache__`` folders appear in an
+environment's package folders only where some process imported a module without
+PYTHONDONTWRITEBYTECODE (this machine exports it; workers get a stripped environment; pip compiles
+at install and uv does not). The import system caches the listing of every folder it searched, so
+those caches, and with them the heap the counted loop starts from, differed between the sides;
+removing one ``__pycache__`` folder (perfkit_runtime's) on one side moved ``tell.sync`` by
++0.33 %. Built by one recipe and byte-compiled in full, the two environments counted the same to
+the last instruction on every benchmark tried; paths of different content but equal length
+(``head-env`` / ``base-env``) did not matter.
+
+So each side gets ``work_dir/<side>-env``, made here for the head too (the composition root's
+environment only runs the tools), and ``work_dir/<side>-suites``, a copy of that revision's suite
+folder; both are byte-compiled with ``compileall`` after every install. The environments are
+made with uv when it is on PATH, else with venv and pip, and in both cases:
 
 - with dependencies (an install without them left the base without ``rich`` under plain pip,
   so it could not even list its benchmarks);
@@ -33,6 +49,8 @@ __all__ = [
     "Distribution",
     "Installer",
     "build_base_environment",
+    "build_environment",
+    "copy_suites",
     "distributions",
     "find_installer",
 ]
@@ -110,32 +128,68 @@ def build_base_environment(
 ) -> Path:
     """Create (or update) ``work_dir/base-env`` for the base revision in ``worktree``; its
     python. :class:`GateError` when the base predates the suites or does not install."""
+    return build_environment(workspace, "base", worktree, installer, profile=profile)
+
+
+def build_environment(
+    workspace: Workspace,
+    side: Literal["head", "base"],
+    checkout: Path,
+    installer: Installer,
+    *,
+    profile: bool = False,
+) -> Path:
+    """Create (or update) ``work_dir/<side>-env`` with the measured packages of the revision in
+    ``checkout`` and everything else as in the head's tool environment, byte-compiled in full;
+    its python. :class:`GateError` when the revision predates the suites or does not install."""
     measured = [_split_extras(spec) for spec in workspace.measured]
     needed = [*(Path(path) for path, _ in measured), workspace.suites]
-    missing = [str(path) for path in needed if not (worktree / path).is_dir()]
+    missing = [str(path) for path in needed if not (checkout / path).is_dir()]
     if missing:
         raise GateError(
-            f"the base revision has no {' or '.join(missing)}: it predates the benchmark "
+            f"the {side} revision has no {' or '.join(missing)}: it predates the benchmark "
             "suites; pass a newer --base"
         )
-    env_dir = (workspace.work_dir / "base-env").resolve()
+    env_dir = (workspace.work_dir / f"{side}-env").resolve()
     python = env_dir / "bin" / "python"
     _create(env_dir, python, installer, workspace.head_python)
     shared = [*workspace.install, *(workspace.profile_install if profile else ())]
-    specs = [f"{worktree / path}{extras}" for path, extras in measured]
+    specs = [f"{checkout / path}{extras}" for path, extras in measured]
     specs += [_shared_spec(workspace.repo, spec) for spec in shared]
-    folders = [worktree / path for path, _ in measured]
+    folders = [checkout / path for path, _ in measured]
     folders += [workspace.repo / _split_extras(s)[0] for s in shared if _is_folder(workspace, s)]
     constraints = _write_constraints(workspace, env_dir)
     command = installer.install(python, [_project_name(folder) for folder in folders])
     command += ["--constraint", str(constraints), *_index_options(workspace)]
-    log(f"installing the base side into {env_dir} ({installer.kind})")
-    if run_tool("the base installation", [*command, *specs], cwd=workspace.repo) != 0:
+    log(f"installing the {side} side into {env_dir} ({installer.kind})")
+    if run_tool(f"the {side} installation", [*command, *specs], cwd=workspace.repo) != 0:
         raise GateError(
-            f"the base revision ({worktree.name}) failed to build or install (see above); fix "
-            "it or pass another --base"
+            f"the {side} revision ({checkout.name}) failed to build or install (see above); "
+            "fix it or pass another --base"
         )
+    _compile(python, env_dir / "lib")
     return python
+
+
+def copy_suites(
+    workspace: Workspace, side: Literal["head", "base"], checkout: Path, python: Path
+) -> Path:
+    """``work_dir/<side>-suites``: a fresh, byte-compiled copy of the revision's suite folder
+    (its ``tests`` and bytecode left out), at a path as long as the other side's."""
+    target = (workspace.work_dir / f"{side}-suites").resolve()
+    shutil.rmtree(target, ignore_errors=True)
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+    shutil.copytree(checkout / workspace.suites, target, ignore=ignored)
+    _compile(python, target)
+    return target
+
+
+def _compile(python: Path, folder: Path) -> None:
+    """Every module under ``folder`` byte-compiled (``compileall``), so the folders hold the
+    same ``__pycache__`` entries on both sides whatever imported what before. A file that does
+    not compile (some distributions ship templates or test data named ``*.py``) fails the same
+    way on both sides, so its exit status 1 is not an error here."""
+    run_tool("compileall", [str(python), "-m", "compileall", "-qq", "-j", "0", str(folder)])
 
 
 def _create(env_dir: Path, python: Path, installer: Installer, head_python: Path) -> None:

@@ -16,6 +16,10 @@ __all__ = ["Pairs"]
 # The timed pairs get at least this many seconds, even when counting instructions spent the
 # budget: a check with no pair has no time channel at all.
 _MIN_SECONDS = 60.0
+# Pairs of the benchmarks measured in process pairs (bytes, counts, latency: one call per fresh
+# process): byte metrics repeat to the byte or nearly, and 4 pairs decide them; a worker process
+# costs ~0.3 s of start-up, which the slices need more. More pairs come with --needs-more.
+PROCESS_PAIRS = 4
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Pairs:
     out: Path
     selection: list[str]
     options: GateOptions
+    affinity: str | None = None
+    """The CPUs of the timed slices (default: ``--affinity``, else the last CPU, ab's choice)."""
 
     @property
     def directory(self) -> Path:
@@ -53,8 +59,9 @@ class Pairs:
         ]
         if not self.options.include_references:
             command.append("--exclude-references")
+        command += ["--process-pairs", str(PROCESS_PAIRS)]
         for flag, value in (
-            ("--affinity", self.options.affinity),
+            ("--affinity", self.affinity or self.options.affinity),
             ("--seed", self.options.seed),
             ("--inject-head", self.options.inject_head),
         ):

@@ -27,17 +27,32 @@ def log(message: str) -> None:
     print(f"{PREFIX}: {message}", file=sys.stderr, flush=True)
 
 
-def run_tool(name: str, command: Sequence[str | Path], *, cwd: Path | None = None) -> int:
+def run_tool(
+    name: str,
+    command: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
+) -> int:
     """Run ``command`` (``name`` says which tool in an error) and return its exit code; a code
-    other than 0, 1 or 2 raises :class:`GateError`."""
+    other than 0, 1 or 2 raises :class:`GateError`. ``started`` receives the process, so that
+    another thread can stop it."""
     argv = [str(arg) for arg in command]
     log(f"$ {shlex.join(argv)}")
     # PYTHONPATH would put one side's code in front of the other side's environment.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     try:
-        code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
+        process = subprocess.Popen(argv, env=env, cwd=cwd)
     except OSError as exc:
         raise GateError(f"{name} cannot be started ({exc})") from None
+    if started is not None:
+        started.append(process)
+    try:
+        code = process.wait()
+    finally:
+        if process.poll() is None:  # interrupted while waiting: the tool goes too
+            process.terminate()
+            process.wait()
     if code not in (0, 1, 2):
         raise GateError(f"{name} crashed (exit {code}); see above")
     return code

@@ -36,6 +36,7 @@ from perfkit_bench._plumbing import (
     write_suite,
 )
 from perfkit_bench._progress import Progress
+from perfkit_bench._run._cpu import CPU_FILE, cpu_benchmark
 from perfkit_bench._spec import BenchmarkSpec
 from perfkit_bench._worker import PROGRAM_ARGS, parse_cpu_list
 
@@ -160,11 +161,28 @@ def _run_all(
                 failures.append(outcome)
                 progress.finish(spec.id, time.monotonic() - began, outcome.error)
             else:
-                files.append(outcome)
+                files.extend([outcome, *_cpu_result(spec, outcome, workdir)])
                 progress.finish(spec.id, time.monotonic() - began, None)
     finally:
         progress.close()
     return files, failures
+
+
+def _cpu_result(spec: BenchmarkSpec, result: Path, workdir: Path) -> list[Path]:
+    """The ``<id>.cpu_time`` file of a time benchmark on a CPU clock (``_cpu``), if any."""
+    import pyperf
+
+    if spec.kind != "time" or spec.clock == "wall":
+        return []
+    try:
+        bench = cpu_benchmark(spec, result, workdir / CPU_FILE)
+    except ValueError:  # a CPU reading pyperf refuses (0 s): none rather than a wrong one
+        return []
+    if bench is None:
+        return []
+    path = workdir / "cpu-result.json"
+    pyperf.BenchmarkSuite([bench]).dump(str(path))
+    return [path]
 
 
 def _load_all(files: list[Path]) -> list[Any]:
@@ -208,6 +226,9 @@ def _run_time(
         "-o",
         str(out),
     ]
+    if spec.clock != "wall":
+        # Wall time is the value; the declared CPU clock is read beside it (_cpu).
+        cmd += ["--cpu-file", str(workdir / CPU_FILE)]
     # The manager keeps our environment (plus the suite folder on PYTHONPATH); pyperf strips
     # its workers' environment down to PATH, HOME, PYTHONPATH, locale and --inherit-environ.
     env = {**os.environ, "PYTHONPATH": pythonpath(suite_path)}

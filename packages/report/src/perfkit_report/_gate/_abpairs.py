@@ -14,7 +14,9 @@ metadata says which side it is and which session it came from:
 ``load_pairs`` reads both files with ``read_result_file`` (the same validation as ``ingest``;
 no second JSON parser) and returns, per benchmark, each side's per-process medians
 (``SampleSummary.process_medians``, the unit of the gate's statistics) and whether they may be
-treated as pairs.
+treated as pairs; for slice-interleaved pairs also each pair's within-pair estimate of head /
+base, the median of its adjacent slice ratios (``ratios``), which the detector then tests
+across pairs.
 
 Pairing is claimed only when the files prove it: both benchmarks carry ``perfkit_ab_side``
 ``base`` / ``head`` respectively, the same ``perfkit_ab_seed``, and the same number of processes.
@@ -27,19 +29,33 @@ runs) are not samples and are skipped by ``summarize``; ``perfkit-bench ab`` rec
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perfkit_report._exceptions import InputError
-from perfkit_report._history import ParsedResult, read_result_file
+from perfkit_report._history import ParsedResult, ResultRecord, read_result_file
 
-__all__ = ["AB_SIDE_KEY", "INJECTED_KEY", "PAIRS_KEY", "SEED_KEY", "PairedSamples", "load_pairs"]
+__all__ = [
+    "AB_SIDE_KEY",
+    "INJECTED_KEY",
+    "MODE_KEY",
+    "PAIRS_KEY",
+    "SEED_KEY",
+    "SLICES_KEY",
+    "PairedSamples",
+    "load_pairs",
+    "result_key",
+    "within_pair_ratios",
+]
 
 AB_SIDE_KEY = "perfkit_ab_side"
 SEED_KEY = "perfkit_ab_seed"
 PAIRS_KEY = "perfkit_ab_pairs"
 INJECTED_KEY = "perfkit_injected_percent"
+MODE_KEY = "perfkit_ab_mode"
+SLICES_KEY = "perfkit_ab_slices"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +82,9 @@ class PairedSamples:
     """The calibrated slowdown injected into the head workload, percent (0: none)."""
     seed: str | None = None
     """The session's ``perfkit_ab_seed`` when both sides agree on it."""
+    ratios: tuple[float, ...] | None = None
+    """Slice-interleaved pairs only: per process pair, the median of the ratios head / base of
+    its adjacent slices (None for process pairs and unpaired samples)."""
 
     @property
     def n_pairs(self) -> int:
@@ -83,8 +102,8 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
     """
     base_run = read_result_file(base_path)
     head_run = read_result_file(head_path)
-    base_results = {result.benchmark: result for result in base_run.results}
-    head_results = {result.benchmark: result for result in head_run.results}
+    base_results = _by_name(base_run.results)
+    head_results = _by_name(head_run.results)
     if not base_results.keys() & head_results.keys():
         raise InputError(
             f"{base_path} and {head_path} have no benchmark in common; pass the base.json and "
@@ -105,7 +124,7 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
         _side(new, head_path)
         seed = _session_seed(old, new, base_path, head_path)
         pairs[name] = PairedSamples(
-            benchmark=name,
+            benchmark=either.benchmark,
             channel=either.metric,
             unit=either.unit,
             base=None if old is None else old.summary.process_medians,
@@ -113,8 +132,62 @@ def load_pairs(base_path: str | Path, head_path: str | Path) -> dict[str, Paired
             paired=seed is not None,
             injected_percent=_injected(new, head_path),
             seed=seed,
+            ratios=within_pair_ratios(old, new) if seed is not None else None,
         )
     return pairs
+
+
+def _by_name(results: tuple[ParsedResult, ...]) -> dict[str, ParsedResult]:
+    """Results by their name in the file: a CPU-time result (metric ``cpu_time``, which
+    ``perfkit-bench run`` writes as ``<id>.cpu_time`` beside ``<id>`` in wall time, and ingest
+    reads as benchmark ``<id>``) keeps its ``.cpu_time`` suffix here, so both are compared."""
+    return {result_key(result): result for result in results}
+
+
+def result_key(result: ParsedResult | ResultRecord) -> str:
+    """The name a result has in its file: ``<id>``, or ``<id>.cpu_time`` for CPU time."""
+    if result.metric == "cpu_time":
+        return f"{result.benchmark}.cpu_time"
+    return result.benchmark
+
+
+def within_pair_ratios(
+    base: ParsedResult | None, head: ParsedResult | None
+) -> tuple[float, ...] | None:
+    """Per process pair, ``exp(median_j(log head_j - log base_j))`` over its slices, when both
+    sides say they are slice-interleaved with the same slice count and every run holds exactly
+    that many values; else None (the pairs are then compared on their process medians)."""
+    if base is None or head is None:
+        return None
+    shapes = {_slice_shape(base), _slice_shape(head)}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    (shape,) = shapes
+    assert shape is not None
+    pairs, slices = shape
+    ratios = []
+    for index in range(pairs):
+        chunk = slice(index * slices, (index + 1) * slices)
+        logs = [
+            math.log(new) - math.log(old)
+            for old, new in zip(base.samples[chunk], head.samples[chunk], strict=True)
+        ]
+        ratios.append(math.exp(statistics.median(logs)))
+    return tuple(ratios)
+
+
+def _slice_shape(result: ParsedResult) -> tuple[int, int] | None:
+    """(runs, values per run) of a slice-interleaved benchmark, or None."""
+    if result.metadata.get(MODE_KEY) != "slices":
+        return None
+    try:
+        slices = int(str(result.metadata.get(SLICES_KEY)))
+    except ValueError:
+        return None
+    runs = len(result.summary.process_medians)
+    if slices < 1 or runs * slices != len(result.samples):
+        return None
+    return runs, slices
 
 
 def _side(result: ParsedResult | None, path: str | Path) -> str | None:

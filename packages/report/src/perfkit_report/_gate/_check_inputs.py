@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfkit_report._exceptions import InputError
-from perfkit_report._gate._abpairs import AB_SIDE_KEY, PAIRS_KEY, PairedSamples, load_pairs
+from perfkit_report._gate._abpairs import (
+    AB_SIDE_KEY,
+    PAIRS_KEY,
+    PairedSamples,
+    load_pairs,
+    result_key,
+)
 from perfkit_report._gate._check_model import INSTRUCTIONS, CheckSide, Kind
 from perfkit_report._gate._detector import BenchmarkSamples, Direction
 from perfkit_report._history import (
@@ -95,7 +101,8 @@ def _samples(
 ) -> tuple[list[BenchmarkSamples], dict[tuple[str, str], str]]:
     samples: list[BenchmarkSamples] = []
     units: dict[tuple[str, str], str] = {}
-    for name, pair in pairs.items():
+    for pair in pairs.values():
+        name = pair.benchmark
         own_channel = channel or pair.channel
         direction, threshold, severity = _rules(targets, name, own_channel)
         units[(own_channel, name)] = pair.unit
@@ -109,6 +116,7 @@ def _samples(
                 severity=severity,
                 channel=own_channel,
                 paired=pair.paired,
+                ratios=pair.ratios,
             )
         )
     return samples, units
@@ -205,8 +213,8 @@ def baseline_inputs(
     base_run = history.run(baseline.run_id)
     head_path = Path(head)
     head_run = read_result_file(head_path)
-    stored = {result.benchmark: result for result in history.results(baseline.run_id)}
-    fresh = {result.benchmark: result for result in head_run.results}
+    stored = {result_key(result): result for result in history.results(baseline.run_id)}
+    fresh = {result_key(result): result for result in head_run.results}
     if not stored.keys() & fresh.keys():
         raise InputError(
             f"{head_path} and baseline {baseline.name!r} (run {baseline.run_id}) have no "
@@ -252,7 +260,7 @@ def _baseline_pair(
         )
     either = old if old is not None else new
     return PairedSamples(
-        benchmark=name,
+        benchmark=either.benchmark if either is not None else name,
         channel=either.metric if either is not None else "",
         unit=either.unit if either is not None else "",
         base=None if old is None else old.process_medians,

@@ -241,10 +241,11 @@ def _method(check: GateCheck) -> str:
         else "default thresholds (time 10 %, instructions 1 %)"
     )
     return (
-        f"Per-process medians; \N{GREEK SMALL LETTER ALPHA} = {check.alpha:g} with "
+        f"Per-process medians (slice pairs: one estimate per process pair, Yuen's trimmed "
+        f"mean); \N{GREEK SMALL LETTER ALPHA} = {check.alpha:g} with "
         f"Benjamini\N{EN DASH}Hochberg across {_plural(check.tested, 'test')}; {confidence:g} % "
-        f"bootstrap CI ({check.n_resamples} resamples); regressed / improved = significant "
-        f"and the whole CI beyond the threshold; {targets}; the gate {fails}."
+        f"CI (bootstrap, {check.n_resamples} resamples, or Yuen's); regressed / improved = "
+        f"significant and the estimate at or beyond the threshold; {targets}; the gate {fails}."
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfkit_report._exceptions import InputError
+from perfkit_report._gate._abpairs import result_key
 from perfkit_report._gate._detector import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
@@ -92,25 +93,28 @@ def compare_files(
     """Read both files (validated as by ``ingest``) and run the detector on their benchmarks."""
     base_run = read_one_run(base)
     head_run = read_one_run(head)
-    base_results = {result.benchmark: result for result in base_run.results}
-    head_results = {result.benchmark: result for result in head_run.results}
+    # By name in the file: a run file holds <id> in wall time and <id>.cpu_time, which ingest
+    # reads as the same benchmark id with metric cpu_time (docs/benchmarks.md).
+    base_results = {result_key(result): result for result in base_run.results}
+    head_results = {result_key(result): result for result in head_run.results}
     if not set(base_results) & set(head_results):
         raise InputError(
             f"{base} and {head} have no benchmark in common (base: {_names(base_results)}; "
             f"head: {_names(head_results)}); compare two runs of the same suite"
         )
-    names = list(base_results) + [name for name in head_results if name not in base_results]
+    keys = list(base_results) + [key for key in head_results if key not in base_results]
     samples: list[BenchmarkSamples] = []
     units: dict[str, str] = {}
-    for name in names:
-        old, new = base_results.get(name), head_results.get(name)
+    for key in keys:
+        old, new = base_results.get(key), head_results.get(key)
         if old is not None and new is not None and old.unit != new.unit:
             raise InputError(
-                f"benchmark {name!r} is in {old.unit} in {base} but in {new.unit} in {head}; "
+                f"benchmark {key!r} is in {old.unit} in {base} but in {new.unit} in {head}; "
                 "compare results measured in the same unit"
             )
         either = old or new
         assert either is not None
+        name = either.benchmark
         units[name] = either.unit
         samples.append(
             BenchmarkSamples(

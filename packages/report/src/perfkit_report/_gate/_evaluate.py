@@ -18,9 +18,10 @@ count one lucky stretch of pairs several times and understate the interval).
 
 On the **same** block of samples, three rules decide:
 
-- ``gate``: perfkit's detector (``_detector.detect``) on the paired per-process medians, with
-  Benjamini-Hochberg across the check. A benchmark is flagged when its verdict is ``regressed`` or
-  ``improved`` (q < alpha **and** the whole CI at or beyond the threshold).
+- ``gate``: perfkit's detector (``_detector.detect``) on the pairs (slice pairs: their
+  within-pair estimates; process pairs: the per-process medians), with Benjamini-Hochberg across
+  the check. A benchmark is flagged when its verdict is ``regressed`` or ``improved`` (q < alpha
+  **and** the estimate at or beyond the threshold).
 - ``pyperf``: ``pyperf compare_to``'s significance rule, pyperf's own ``is_significant_benchs``
   (a two-sample t-test at 95 % on the raw values of the two sides, every value counted as
   independent), benchmark by benchmark with no multiple-comparison control, as compare_to does.
@@ -44,9 +45,9 @@ rate per benchmark = catches / comparisons. Flags on the benchmarks that were *n
 injection session are counted as ``other alarms``: a rule that flags everything would otherwise
 look powerful (pyperf's t-test does).
 
-The gate reports ``regressed`` only when the whole interval lies beyond the benchmark's
-threshold, so its power depends on the threshold as much as on the noise: under the default
-10 % threshold a 2 % or 5 % slowdown is ``same`` or ``inconclusive`` by design, never caught.
+The gate reports ``regressed`` only when the estimate reaches the benchmark's threshold, so its
+power depends on the threshold as much as on the noise: under the default 10 % threshold a 2 %
+or 5 % slowdown is ``same`` or ``inconclusive`` by design, practically never caught.
 ``--threshold PERCENT`` replaces every benchmark's threshold (e.g. 1 %) for the evaluation; the
 threshold used is reported with every figure, and a note flags injections at or under it.
 
@@ -260,6 +261,7 @@ class _Bench:
     head_runs: tuple[Any, ...]
     injected: float
     direction: Direction
+    ratios: tuple[float, ...] | None
     threshold: float
     severity: SeverityBands | None
 
@@ -382,6 +384,7 @@ def _bench(
         head_runs=runs["head"],
         injected=pair.injected_percent,
         direction=targets.direction_for(name) if targets else DEFAULT_DIRECTION,
+        ratios=pair.ratios,
         threshold=threshold
         if threshold is not None
         else (targets.threshold_for(name) if targets else DEFAULT_THRESHOLD),
@@ -423,6 +426,7 @@ def _gate(
                 severity=bench.severity,
                 channel=bench.channel,
                 paired=True,
+                ratios=bench.ratios[block] if bench.ratios is not None else None,
             )
             for bench in benches
         ],

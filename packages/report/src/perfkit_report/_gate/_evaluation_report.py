@@ -107,7 +107,7 @@ def _percent(value: float | None, signed: bool = False) -> str:
 def _rule(evaluation: Evaluation, method: Method) -> str:
     if method == "gate":
         return (
-            f"paired, BH q<{evaluation.alpha:g}, CI beyond {evaluation.threshold_text} "
+            f"paired, BH q<{evaluation.alpha:g}, estimate at or beyond {evaluation.threshold_text} "
             f"({evaluation.threshold_source})"
         )
     if method == "pyperf":

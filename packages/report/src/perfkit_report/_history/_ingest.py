@@ -369,14 +369,10 @@ def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]
             "the measurement is broken; re-run the benchmark",
         )
 
-    kind = metadata.get("perfkit_kind")
-    if kind is None:
-        metric = _UNIT_METRICS[unit]
-    elif kind == "latency":
-        # A latency percentile is its own metric, named by the id's last part (x.p99 -> p99).
-        metric = name.rsplit(".", 1)[-1]
-    else:
-        metric = str(kind)
+    metric = _metric(name, unit, metadata)
+    # perfkit_id names the benchmark a second metric of one id belongs to (<id>.cpu_time is
+    # benchmark <id>, metric cpu_time); ingest prefers it over the pyperf name.
+    name = str(metadata.get("perfkit_id") or name)
 
     stored_md = {key: value for key, value in metadata.items() if key not in _RUN_KEYS}
     for key in _PYPERF_FINGERPRINT:
@@ -396,6 +392,20 @@ def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]
         "samples": samples,
         "metadata": stored_md,
     }
+
+
+def _metric(name: str, unit: str, metadata: Mapping[str, Any]) -> str:
+    """``perfkit_metric`` when the file says (``cpu_time``, ``instructions``), else from
+    ``perfkit_kind`` (a latency percentile is its own metric, named by the id's last part: x.p99
+    -> p99), else from the unit."""
+    if metadata.get("perfkit_metric") is not None:
+        return str(metadata["perfkit_metric"])
+    kind = metadata.get("perfkit_kind")
+    if kind is None:
+        return _UNIT_METRICS[unit]
+    if kind == "latency":
+        return name.rsplit(".", 1)[-1]
+    return str(kind)
 
 
 def _text(value: Any) -> str | None:

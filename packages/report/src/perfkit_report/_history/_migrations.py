@@ -22,6 +22,10 @@ History (dated, like pyperf's format versions):
   packed little-endian float64 BLOBs instead of JSON text (layout: ``_packed``); existing rows are
   converted. The columns keep their declared type (TEXT: SQLite stores a BLOB as given there, and
   re-declaring means rebuilding the table).
+- ``0004_results_per_metric`` (2026-12): a run may hold one benchmark in several metrics
+  (``perfkit-bench run`` records ``cpu_time`` beside ``time``): ``results`` is rebuilt with
+  ``UNIQUE (run_id, benchmark, metric)`` instead of ``UNIQUE (run_id, benchmark)``; rows, ids and
+  the index are kept.
 """
 
 from __future__ import annotations
@@ -279,10 +283,50 @@ def _repacked(value: object) -> object:
         return value
 
 
+_RESULTS_PER_METRIC = (
+    """
+    CREATE TABLE results_0004 (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        benchmark       TEXT NOT NULL,
+        metric          TEXT NOT NULL,
+        unit            TEXT NOT NULL,
+        target          TEXT,
+        suite           TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        median          REAL NOT NULL,
+        mean            REAL NOT NULL,
+        stdev           REAL,
+        min             REAL NOT NULL,
+        max             REAL NOT NULL,
+        p5              REAL NOT NULL,
+        p95             REAL NOT NULL,
+        mad             REAL NOT NULL,
+        samples         TEXT,
+        process_medians TEXT,
+        metadata        TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (run_id, benchmark, metric)
+    )
+    """,
+    "INSERT INTO results_0004 SELECT id, run_id, benchmark, metric, unit, target, suite, n, "
+    "median, mean, stdev, min, max, p5, p95, mad, samples, process_medians, metadata FROM results",
+    "DROP TABLE results",
+    "ALTER TABLE results_0004 RENAME TO results",
+    "CREATE INDEX idx_results_benchmark_run ON results (benchmark, run_id)",
+)
+
+
+def _results_per_metric(db: Database) -> None:
+    # No table references results (id), so the rebuild needs no foreign-key dance.
+    for statement in _RESULTS_PER_METRIC:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_regression_gate", _regression_gate),
     Migration("0003_packed_samples", _packed_samples),
+    Migration("0004_results_per_metric", _results_per_metric),
 )
 
 

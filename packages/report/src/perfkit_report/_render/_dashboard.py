@@ -34,6 +34,7 @@ from perfkit_report._history import (
     History,
     ProfileCapture,
     ProfileRecord,
+    ResultRow,
     RunHeader,
     RunRecord,
     VerdictRecord,
@@ -468,8 +469,14 @@ def _references(history: History, latest: RunRecord | None) -> dict[str, str]:
 
 
 def _baseline_values(history: History, run_ids: Sequence[int]) -> dict[tuple[int, str], float]:
-    rows = history.result_rows(sorted(set(run_ids))) if run_ids else []
+    rows = _drawn(history.result_rows(sorted(set(run_ids)))) if run_ids else []
     return {(row.run_id, row.benchmark): row.median for row in rows if row.median is not None}
+
+
+def _drawn(rows: list[ResultRow]) -> list[ResultRow]:
+    """The rows the dashboard draws: one series per benchmark, so a benchmark's CPU-time rows
+    (metric ``cpu_time``, beside its wall-time ``time`` rows) are left to a view of their own."""
+    return [row for row in rows if row.metric != "cpu_time"]
 
 
 def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:

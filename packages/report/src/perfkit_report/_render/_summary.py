@@ -87,27 +87,29 @@ class RunSummary:
 def summarize_run(history: History, run: RunRecord, targets: Targets | None) -> RunSummary:
     """Rows for every result of ``run``, checked against ``targets`` when given."""
     results = history.results(run.id)
-    by_name = {result.benchmark: result for result in results}
+    # By (benchmark, metric): a benchmark's cpu_time row sits beside its time row.
+    by_name = {(result.benchmark, result.metric): result for result in results}
     rows = tuple(_row(result, by_name, targets) for result in results)
     return RunSummary(run, rows, targets.source if targets is not None else None)
 
 
 def _row(
-    result: ResultRecord, by_name: dict[str, ResultRecord], targets: Targets | None
+    result: ResultRecord, by_name: dict[tuple[str, str], ResultRecord], targets: Targets | None
 ) -> SummaryRow:
     reference_name = result.metadata.get("perfkit_reference")
     reference = str(reference_name) if reference_name else None
     ratio = None
-    if reference is not None and reference in by_name:
-        ref = by_name[reference]
-        if ref.unit == result.unit and ref.median > 0:
-            ratio = result.median / ref.median
+    ref = by_name.get((reference, result.metric)) if reference is not None else None
+    if ref is not None and ref.unit == result.unit and ref.median > 0:
+        ratio = result.median / ref.median
     rate = 1.0 / result.median if result.metric == "time" and result.median > 0 else None
-    rule = targets.rule_for(result.benchmark) if targets is not None else None
+    # Targets are goals for what a user waits (wall time), not for the CPU-time series.
+    checked = targets is not None and result.metric != "cpu_time"
+    rule = targets.rule_for(result.benchmark) if targets is not None and checked else None
     check = (
         rule.check(result.median, result.unit, ratio) if rule is not None else TargetCheck("none")
     )
-    if reference is not None and reference not in by_name:
+    if reference is not None and (reference, result.metric) not in by_name:
         check = TargetCheck(
             check.status, (*check.reasons, f"reference {reference!r} is not in this run")
         )
