@@ -46,15 +46,15 @@ def exit_code(pid: int, timeout: float = 10.0) -> int:
 
 
 def test_the_segment_never_stays_in_dev_shm() -> None:
-    before = segments()
     mesh = Mesh(3, 4096)
-    assert mesh.segment_name.lstrip("/") not in segments()  # unlinked as soon as it existed
+    name = mesh.segment_name.lstrip("/")
+    assert name not in segments()  # unlinked as soon as it existed
     mesh.close()
-    assert segments() == before
+    # Compared by name: other processes on the machine may create segments meanwhile.
+    assert name not in segments()
 
 
 def test_a_sigkilled_process_leaves_no_segment() -> None:
-    before = segments()
     mesh = Mesh(2, 4096)
 
     def sleeper() -> None:
@@ -64,7 +64,7 @@ def test_a_sigkilled_process_leaves_no_segment() -> None:
     os.kill(pid, signal.SIGKILL)
     assert exit_code(pid) == -signal.SIGKILL
     mesh.close()
-    assert segments() == before
+    assert mesh.segment_name.lstrip("/") not in segments()  # by name, as above
 
 
 def test_a_sleeping_reader_is_woken_by_one_bell_for_a_whole_batch() -> None:
