@@ -188,8 +188,11 @@ def _compile(python: Path, folder: Path) -> None:
     """Every module under ``folder`` byte-compiled (``compileall``), so the folders hold the
     same ``__pycache__`` entries on both sides whatever imported what before. A file that does
     not compile (some distributions ship templates or test data named ``*.py``) fails the same
-    way on both sides, so its exit status 1 is not an error here."""
-    run_tool("compileall", [str(python), "-m", "compileall", "-qq", "-j", "0", str(folder)])
+    way on both sides, so its exit status 1 is not an error here. Forced (``-f``): a module
+    reinstalled with new code of the same size keeps its old ``.pyc`` otherwise, as the wheel's
+    2-second timestamps can give it the old source's mtime, and Python would then run old code."""
+    command = [str(python), "-m", "compileall", "-f", "-qq", "-j", "0", str(folder)]
+    run_tool("compileall", command)
 
 
 def _create(env_dir: Path, python: Path, installer: Installer, head_python: Path) -> None:
