@@ -1,7 +1,8 @@
-"""No import cycle in perfkit_bench, read from the source (``ast``), not from memory.
+"""No import cycle in any perfkit package, read from the source (``ast``), not from memory.
 
 Every import counts: module level, under ``if TYPE_CHECKING:`` and inside functions alike. A
-cycle names its modules, each importing the next.
+cycle names its modules, each importing the next. One checker for every package under
+``packages/`` (perfkit-runtime's and perfkit-report's own layering tests add their rules).
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ import itertools
 from collections.abc import Mapping
 from pathlib import Path
 
-import perfkit_bench
+import pytest
 
-PACKAGE = "perfkit_bench"
-SOURCE = Path(perfkit_bench.__file__).parent
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = {path.name: path for path in sorted(ROOT.glob("packages/*/src/perfkit_*"))}
 
 
-def read_package(source: Path = SOURCE) -> dict[str, ast.Module]:
-    """Every module of the package under ``source``, by dotted name (a package by its own)."""
+def read_package(package: str) -> dict[str, ast.Module]:
+    """Every module of ``package`` in its source folder, by dotted name (a package by its own)."""
+    source = SOURCES[package]
     modules = {}
     for path in sorted(source.rglob("*.py")):
-        parts = (PACKAGE, *path.relative_to(source).with_suffix("").parts)
+        parts = (package, *path.relative_to(source).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         modules[".".join(parts)] = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -58,22 +60,24 @@ def import_cycle(modules: Mapping[str, ast.Module]) -> list[str]:
     return []
 
 
-def test_there_is_no_import_cycle_not_even_a_type_only_or_lazy_one() -> None:
-    cycle = import_cycle(read_package())
+@pytest.mark.parametrize("package", sorted(SOURCES))
+def test_there_is_no_import_cycle_not_even_a_type_only_or_lazy_one(package: str) -> None:
+    cycle = import_cycle(read_package(package))
     assert cycle == [], "import cycle: " + " imports ".join(cycle)
 
 
 def test_the_cycle_check_counts_type_only_relative_and_function_level_imports() -> None:
+    package = "perfkit_bench"  # any package name will do
     modules = {
-        PACKAGE: ast.parse("from . import _a\n"),
-        f"{PACKAGE}._a": ast.parse("def f():\n    from perfkit_bench._b import x\n"),
-        f"{PACKAGE}._b": ast.parse(
+        package: ast.parse("from . import _a\n"),
+        f"{package}._a": ast.parse("def f():\n    from perfkit_bench._b import x\n"),
+        f"{package}._b": ast.parse(
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._a import f\n"
         ),
     }
     cycle = import_cycle(modules)
     assert cycle[0] == cycle[-1]
-    assert set(cycle) == {f"{PACKAGE}._a", f"{PACKAGE}._b"}
+    assert set(cycle) == {f"{package}._a", f"{package}._b"}
     assert all(b in imports(a, modules[a], modules) for a, b in itertools.pairwise(cycle))
-    del modules[f"{PACKAGE}._b"]
+    del modules[f"{package}._b"]
     assert import_cycle(modules) == []
