@@ -89,7 +89,9 @@ def test_a_sleeping_reader_is_woken_by_one_bell_for_a_whole_batch() -> None:
         os.write(reply[1], pickle.dumps((got, wakeups)))
 
     pid = child(reader)
-    time.sleep(0.2)  # the reader is asleep by now
+    deadline = time.monotonic() + 10
+    while not mesh.bell(1).sleeping and time.monotonic() < deadline:
+        time.sleep(0.001)  # until the reader is asleep (a loaded machine may start it late)
     out = Outbox(mesh.ring(0, 1), mesh.bell(1), codec, limit=1000)
     for i in range(1000):
         out.add(3, (i, "x"))

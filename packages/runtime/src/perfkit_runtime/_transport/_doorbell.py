@@ -61,6 +61,11 @@ class Doorbell:
         """Also end ``wait()`` when ``fd`` becomes readable (a lifeline pipe, a pidfd)."""
         self._poll.register(fd, select.POLLIN)
 
+    @property
+    def sleeping(self) -> bool:
+        """True while the reader is in ``wait()`` (its flag is up): a ``ring()`` now wakes it."""
+        return bool(self._flag[0])
+
     def ring(self) -> bool:
         """Producer: after publishing, wake the reader if it sleeps. True when it was woken."""
         fence()
