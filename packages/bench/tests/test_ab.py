@@ -397,14 +397,21 @@ def test_slowed_on_a_cpu_clock_slows_that_clock() -> None:
         return reported[-1]
 
     slow = slowed(work, 0.25, time.thread_time)
-    for _ in range(5):
+    value_shares: list[float] = []
+    added_shares: list[float] = []
+    for _ in range(7):
         t0 = time.thread_time()
         value = slow(20)
         spent = time.thread_time() - t0
-        # 25 % more than the workload's own time, and all of it spent on the thread's CPU
-        # clock (compared call by call: CPU time per call drifts on a loaded machine too).
-        assert value == pytest.approx(1.25 * reported[-1], rel=0.01)
-        assert value == pytest.approx(spent, rel=0.02)
+        value_shares.append(value / reported[-1])
+        added_shares.append((spent - reported[-1]) / reported[-1])
+    # Compared call by call (CPU time per call drifts on a loaded machine too), as medians: a
+    # single call can be charged an interrupt or a page fault of a few hundred microseconds.
+    # The value is 25 % more than the workload's own time...
+    assert statistics.median(value_shares) == pytest.approx(1.25, abs=0.01)
+    # ...and the thread's CPU clock really advanced by that 25 % besides the workload (a wall-clock
+    # spin beside a busy neighbour would add about half of it: 12.5 %).
+    assert 0.24 <= statistics.median(added_shares) <= 0.32
 
 
 def test_inject_head_slows_the_head_by_the_given_percentage(tmp_path: Path) -> None:
