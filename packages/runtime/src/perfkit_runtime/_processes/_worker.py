@@ -84,17 +84,6 @@ class WorkerDelivery(SyncDelivery):
         self.router.forget(ref)
         self.worker.agent_stopped(ref, (processed, errors, dropped))
 
-    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
-        """Agents, handled, errors, dropped and queued over ``refs`` and this worker's retired."""
-        out, errors, dropped = self._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
-
 
 class WorkerRuntime(Runtime):
     """The runtime agents see inside a worker: routing works across workers; changes to the

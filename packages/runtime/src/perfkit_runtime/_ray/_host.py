@@ -58,16 +58,6 @@ class HostDelivery(SyncDelivery):
         if not isinstance(ref, RayRef):
             self.host.agent_stopped(ref, (processed, errors, dropped))
 
-    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
-        out, errors, dropped = self._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
-
 
 class HostRuntime(Runtime):
     """The runtime agents see on a host: the address book is changed by the driver only."""
