@@ -161,6 +161,24 @@ def test_stop_and_statistics(rt: Runtime) -> None:
     assert "to-stop" not in rt.names()
 
 
+def test_stopped_agents_stay_in_the_totals_once(rt: Runtime) -> None:
+    # The runtime is shared by this module's tests: count what these agents add.
+    assert rt.wait_idle(30)
+    before = rt.statistics()
+    refs = [rt.spawn(Recorder, placement=i % 2) for i in range(3)]
+    for ref in refs:
+        ref.tell_batch(range(5))
+    assert rt.wait_idle(30)
+    for ref in refs[:2]:
+        rt.stop(ref)
+        assert ref.wait_stopped(30)
+    assert rt.wait_idle(30)
+    after = rt.statistics()
+    assert after.agents - before.agents == 1
+    # counted by the driver once a host reports the stop, and not by the host as well
+    assert after.messages_out - before.messages_out == 15
+
+
 def test_a_killed_host_actor_is_restarted_by_ray_and_its_agents_re_created(
     rt: Runtime,
 ) -> None:

@@ -157,7 +157,10 @@ class LocalDelivery:
     # ------------------------------------------------------------------ statistics
 
     def statistics(self) -> AgentTotals:
-        refs = self.router.agents()
+        return self.totals(self.router.agents())
+
+    def totals(self, refs: list[Any]) -> AgentTotals:
+        """The counters over ``refs`` and the agents this delivery saw stop."""
         out, errors, dropped = self._retired
         depth = 0
         for ref in refs:

@@ -14,18 +14,17 @@ transport (``_transport``); docs/runtime.md draws it.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import pickle
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from perfkit_runtime._agent import Agent
 from perfkit_runtime._codec import get_codec
-from perfkit_runtime._exceptions import ModeError, SpawnError, UnknownAddress
+from perfkit_runtime._exceptions import ModeError, SpawnError
 from perfkit_runtime._hashring import HashRing
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
+from perfkit_runtime._modes.remote_delivery import RemoteDelivery
 from perfkit_runtime._processes._cluster import Cluster
 from perfkit_runtime._processes._ref import ProcessRef
 
@@ -46,13 +45,16 @@ DEFAULT_FLUSH_DELAY = 0.0005
 # trip of ~15 µs when both sides spin, 20-200 µs when one of them has to be woken).
 DEFAULT_SPIN = 0.0001
 
-_HOOKS = ("handle", "on_start", "on_stop")
 
-
-class ProcessesDelivery:
+class ProcessesDelivery(RemoteDelivery):
     """The delivery of ``Runtime(mode="processes")``: a :class:`Cluster` of worker processes."""
 
     mode: ClassVar[str] = "processes"
+    plain_hooks: ClassVar[str] = (
+        "processes mode runs plain 'def' hooks (mode='asyncio' runs coroutines, in one process)"
+    )
+    place_word: ClassVar[str] = "worker"
+    first_place: ClassVar[int] = 1  # worker 0 is the parent's seat in the mesh
 
     def __init__(
         self,
@@ -96,17 +98,8 @@ class ProcessesDelivery:
 
     # ------------------------------------------------------------------ the protocol
 
-    def enter(self, asynchronous: bool) -> None:
-        if asynchronous:
-            raise ModeError("a processes-mode Runtime is used with 'with', not 'async with'")
-
     def admit(self, cls: type[Agent]) -> None:
-        for hook in _HOOKS:
-            if inspect.iscoroutinefunction(getattr(cls, hook)):
-                raise ModeError(
-                    f"{cls.__name__}.{hook} is 'async def'; processes mode runs plain 'def' "
-                    "hooks (mode='asyncio' runs coroutines, in one process)"
-                )
+        super().admit(cls)
         try:
             pickle.dumps(cls, 5)
         except Exception as exc:
@@ -115,30 +108,8 @@ class ProcessesDelivery:
                 "class at module level"
             ) from exc
 
-    @property
-    def ref_class(self) -> Callable[..., Any]:
-        """Spawns on a worker and hands back a proxy (not an ``AgentRef`` class: see ``_spawn``)."""
-        return self._spawn
-
-    def _spawn(
-        self,
-        delivery: Any,
-        agent: Agent,
-        ident: int,
-        name: str | None,
-        capacity: int | None,
-        overflow: str,
-        supervision: str,
-        cls: type[Agent],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        mailbox: Any = None,
-        placement: object = None,
-    ) -> ProcessRef:
-        label = name if name is not None else f"{cls.__name__.lower()}-{ident}"
-        worker = self._place(label if placement is None else placement)
-        options = {"capacity": capacity, "overflow": overflow, "supervision": supervision}
-        spec = (ident, name, cls, args, kwargs, options, 0)
+    def _spawn_at(self, worker: int, spec: tuple[Any, ...]) -> ProcessRef:
+        ident, name, cls, _args, _kwargs, options, _ = spec
         try:
             pickle.dumps(spec, 5)
         except Exception as exc:
@@ -161,19 +132,20 @@ class ProcessesDelivery:
                 ) from exc
             out = self.cluster.out[worker]
             ref = ProcessRef(
-                self.cluster, ident, name, cls.__name__, worker, out, overflow, capacity
+                self.cluster,
+                ident,
+                name,
+                cls.__name__,
+                worker,
+                out,
+                options["overflow"],
+                options["capacity"],
             )
             self._specs[ident] = spec
             self.cluster.broadcast(("register", [_entry(ref)]))
         return ref
 
-    def start(self, ref: Any, agent: Agent) -> None:
-        """Nothing: ``on_start`` ran in the worker before ``ref_class`` returned."""
-
-    def stop(self, ref: Any) -> None:
-        if ref.state != "running":
-            return
-        ref._state = "stopping"
+    def _send_stop(self, ref: Any) -> None:
         self.cluster.send(ref.worker, ("stop", ref.id))
 
     def changed(self, change: tuple[Any, ...]) -> None:
@@ -234,14 +206,7 @@ class ProcessesDelivery:
 
     def agent_stopped(self, gid: int, counters: tuple[int, int, int]) -> None:
         """A worker reports that one of its agents stopped (rt.stop or supervision 'stop')."""
-        ref = self._ref(gid)
-        self._specs.pop(gid, None)
-        for i, n in enumerate(counters):
-            self._retired[i] += n
-        if ref is not None:
-            ref._state = "stopped"
-            self.router.forget(ref)
-        self.cluster.broadcast(("forget", gid))
+        super().agent_stopped(gid, counters)
         event = self._stop_events.pop(gid, None)
         if event is not None:
             event.set()
@@ -249,12 +214,6 @@ class ProcessesDelivery:
     def name_of(self, gid: int) -> str:
         ref = self._ref(gid)
         return ref.name if ref is not None else f"agent-{gid}"
-
-    def _ref(self, gid: int) -> Any:
-        try:
-            return self.router.lookup(gid)
-        except UnknownAddress:
-            return None
 
     def crashed(self, k: int) -> tuple[list[Any], list[Any]]:
         """Worker ``k`` died: the specs of its agents to re-create and the address book to replay.
@@ -276,27 +235,11 @@ class ProcessesDelivery:
             specs.append(spec)
         return specs, self._routes()
 
-    def _routes(self) -> list[Any]:
-        router = self.router
-        routes: list[Any] = [("register", [_entry(r) for r in router.agents()])]
-        for topic in router.topics():
-            routes += [("subscribe", topic, ref.id) for ref in router.subscribers(topic)]
-        for group in router.groups():
-            key = getattr(group, "key", None)
-            gids = [m.id for m in group.members]
-            routes.append(
-                ("group", group.name, group.strategy, gids, key if _pickles(key) else None)
-            )
-        return routes
+    def _entry(self, ref: Any) -> tuple[Any, ...]:
+        return _entry(ref)
 
-    def _place(self, key: object) -> int:
-        if isinstance(key, int) and not isinstance(key, bool):
-            if not 0 <= key < self.workers:
-                raise SpawnError(
-                    f"placement={key} is not a worker number; use 0..{self.workers - 1} or a key"
-                )
-            return key + 1
-        return self._placement.lookup(key)
+    def _sendable_key(self, key: Any) -> Any:
+        return key if _pickles(key) else None
 
 
 def _entry(ref: Any) -> tuple[Any, ...]:

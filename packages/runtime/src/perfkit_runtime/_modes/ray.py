@@ -14,15 +14,12 @@ from their spawn arguments and counted as restarts.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from perfkit_runtime._agent import Agent
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import (
     AgentStopped,
@@ -30,10 +27,10 @@ from perfkit_runtime._exceptions import (
     EncodeError,
     ModeError,
     SpawnError,
-    UnknownAddress,
 )
 from perfkit_runtime._hashring import HashRing
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
+from perfkit_runtime._modes.remote_delivery import RemoteDelivery
 from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
 from perfkit_runtime._ray._host import ASK, Host
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
@@ -76,10 +73,12 @@ class _Cloudpickle:
         return cloudpickle.loads(data)
 
 
-class RayDelivery:
+class RayDelivery(RemoteDelivery):
     """The delivery of ``Runtime(mode="ray")``: host actors and the driver's batches to them."""
 
     mode: ClassVar[str] = "ray"
+    plain_hooks: ClassVar[str] = "ray mode runs plain 'def' hooks"
+    place_word: ClassVar[str] = "host"
 
     def __init__(
         self,
@@ -127,7 +126,7 @@ class RayDelivery:
         self._reap_lock = threading.Lock()  # one reaper at a time: the list is away meanwhile
         self._admin = threading.RLock()
         self._calls = 0  # actor calls the driver has made (monotonic: idle detection)
-        self._retired_counts = [0, 0, 0]
+        self._retired = [0, 0, 0]
         self._armed = threading.Event()
         self._hub_stop = False
         set_resolver(self)
@@ -202,41 +201,8 @@ class RayDelivery:
 
     # ------------------------------------------------------------------ spawning
 
-    def enter(self, asynchronous: bool) -> None:
-        if asynchronous:
-            raise ModeError("a ray-mode Runtime is used with 'with', not 'async with'")
-
-    def admit(self, cls: type[Agent]) -> None:
-        for hook in ("handle", "on_start", "on_stop"):
-            if inspect.iscoroutinefunction(getattr(cls, hook)):
-                raise ModeError(
-                    f"{cls.__name__}.{hook} is 'async def'; ray mode runs plain 'def' hooks"
-                )
-
-    @property
-    def ref_class(self) -> Callable[..., Any]:
-        """Spawns on a worker and hands back a proxy (not an ``AgentRef`` class: see ``_spawn``)."""
-        return self._spawn
-
-    def _spawn(
-        self,
-        delivery: Any,
-        agent: Agent,
-        ident: int,
-        name: str | None,
-        capacity: int | None,
-        overflow: str,
-        supervision: str,
-        cls: type[Agent],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        mailbox: Any = None,
-        placement: object = None,
-    ) -> RayRef:
-        label = name if name is not None else f"{cls.__name__.lower()}-{ident}"
-        host = self._place(label if placement is None else placement)
-        options = {"capacity": capacity, "overflow": overflow, "supervision": supervision}
-        spec = (ident, name, cls, args, kwargs, options, 0)
+    def _spawn_at(self, host: int, spec: tuple[Any, ...]) -> RayRef:
+        ident, name, cls = spec[:3]
         try:
             cloudpickle_encode(spec)
         except EncodeError as exc:
@@ -255,18 +221,6 @@ class RayDelivery:
             self._broadcast("register", [(ident, name, cls.__name__, host)])
         return ref
 
-    def start(self, ref: Any, agent: Agent) -> None:
-        """Nothing: ``on_start`` ran on the host before ``ref_class`` returned."""
-
-    def _place(self, key: object) -> int:
-        if isinstance(key, int) and not isinstance(key, bool):
-            if not 0 <= key < self.hosts:
-                raise SpawnError(
-                    f"placement={key} is not a host number; use 0..{self.hosts - 1} or a key"
-                )
-            return key
-        return self._placement.lookup(key)
-
     def _broadcast(self, op: str, *args: Any) -> None:
         for k, handle in enumerate(self._handles):
             self.submit(self._boxes[k])
@@ -275,28 +229,9 @@ class RayDelivery:
     def changed(self, change: tuple[Any, ...]) -> None:
         self._broadcast(*change)
 
-    def stop(self, ref: Any) -> None:
-        if ref.state != "running":
-            return
-        ref._state = "stopping"
+    def _send_stop(self, ref: Any) -> None:
         self.submit(self._boxes[ref.host])
         self._handles[ref.host].control.remote("stop", ref.id)
-
-    def _ref(self, gid: int) -> Any:
-        try:
-            return self.router.lookup(gid)
-        except UnknownAddress:
-            return None
-
-    def agent_stopped(self, gid: int, counters: tuple[int, int, int]) -> None:
-        ref = self._ref(gid)
-        self._specs.pop(gid, None)
-        for i, n in enumerate(counters):
-            self._retired_counts[i] += n
-        if ref is not None:
-            ref._state = "stopped"
-            self.router.forget(ref)
-        self._broadcast("forget", gid)
 
     def _collect(self, report: tuple[int, int, list[Any], list[Any]]) -> tuple[int, int]:
         calls, running, dead, stopped = report
@@ -403,17 +338,8 @@ class RayDelivery:
                 self._handles[k].setup.remote(self._handles, specs, routes)
             )
 
-    def _routes(self) -> list[Any]:
-        router = self.router
-        routes: list[Any] = [
-            ("register", [(r.id, r._name, r._cls_name, r.host) for r in router.agents()])  # type: ignore[attr-defined]
-        ]
-        for topic in router.topics():
-            routes += [("subscribe", topic, ref.id) for ref in router.subscribers(topic)]
-        for group in router.groups():
-            key = getattr(group, "key", None)
-            routes.append(("group", group.name, group.strategy, [m.id for m in group.members], key))
-        return routes
+    def _entry(self, ref: Any) -> tuple[Any, ...]:
+        return (ref.id, ref._name, ref._cls_name, ref.host)
 
     # ------------------------------------------------------------------ waiting and closing
 
@@ -487,7 +413,7 @@ class RayDelivery:
     # ------------------------------------------------------------------ statistics
 
     def statistics(self) -> AgentTotals:
-        out, errors, dropped = self._retired_counts
+        out, errors, dropped = self._retired
         depth = 0
         ray = self._ray
         for _agents, handled, failed, lost, queued in ray.get(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfkit_runtime._exceptions import AskTimeout
 from perfkit_runtime._mailbox import ASK, RUNNING, STOPPED, Envelope, unwrap
@@ -24,7 +24,7 @@ from perfkit_runtime._ref import AgentRef
 if TYPE_CHECKING:
     from perfkit_runtime._modes.delivery import ModeRuntime
 
-__all__ = ["SyncDelivery", "SyncRef"]
+__all__ = ["ReportingDelivery", "StopReporter", "SyncDelivery", "SyncRef"]
 
 
 class _SyncReply:
@@ -157,3 +157,31 @@ class SyncDelivery(LocalDelivery):
                     ref._scheduled = False
         finally:
             self.dispatching = outer
+
+
+class StopReporter(Protocol):
+    """The process an agent lives in, told when one of its agents stops (a processes-mode worker,
+    a Ray host)."""
+
+    def agent_stopped(self, ref: Any, counters: tuple[int, int, int]) -> None: ...
+
+
+class ReportingDelivery(SyncDelivery):
+    """Sync mode inside a worker process or on a Ray host: an agent that stops here is reported
+    to ``owner``, which passes its counters to the process that created the Runtime. They are
+    not kept here too: the runtime's totals would count them twice. A ref of the ``proxy`` class
+    (an agent that lives elsewhere) is only forgotten."""
+
+    __slots__ = ("owner", "proxy")
+
+    def __init__(self, runtime: ModeRuntime, owner: StopReporter, proxy: type[Any]) -> None:
+        super().__init__(runtime)
+        self.owner = owner
+        self.proxy = proxy
+
+    def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
+        if isinstance(ref, self.proxy):
+            super().retire(ref, processed, errors, dropped)
+            return
+        self.router.forget(ref)
+        self.owner.agent_stopped(ref, (processed, errors, dropped))

@@ -18,35 +18,29 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from perfkit_runtime._codec import Codec
-from perfkit_runtime._exceptions import AgentStopped, EncodeError, MailboxFull, RuntimeClosed
+from perfkit_runtime._exceptions import EncodeError, MailboxFull
 from perfkit_runtime._portable import SCALARS, check_message
+from perfkit_runtime._remote_ref import RemoteHost, RemoteRef
 from perfkit_runtime._transport import Outbox, RingFull
 
 if TYPE_CHECKING:
-    from perfkit_runtime._statistics import AgentStats
+    pass
 
 __all__ = ["Host", "ProcessRef"]
 
 
-class Host(Protocol):
-    """What a ref needs from the process it lives in (the parent's cluster or a worker)."""
+class Host(RemoteHost, Protocol):
+    """What a ref needs from the process it lives in (the parent's cluster or a worker), besides
+    what every remote ref needs."""
 
-    codec: Codec
-    closed: bool
     may_block: bool
 
     def arm(self, out: Outbox) -> None: ...
-    def ask(self, ref: ProcessRef, msg: Any, timeout: float | None) -> Any: ...
     def wait_room(self, out: Outbox, deadline: float | None) -> bool: ...
     def dropped(self, gid: int) -> None: ...
-    def dead_letter(self, address: str, msg: Any, reason: str) -> None: ...
-    def agent_statistics(self, ref: ProcessRef) -> AgentStats: ...
-    def stop(self, ref: ProcessRef) -> None: ...
-    def wait_stopped(self, ref: ProcessRef, timeout: float | None) -> bool: ...
 
 
-class ProcessRef:
+class ProcessRef(RemoteRef):
     """Handle to an agent hosted by a worker process: ``tell``, ``send``, ``ask``, batches."""
 
     __slots__ = (
@@ -64,6 +58,7 @@ class ProcessRef:
     )
 
     mode = "processes"
+    _host: Host
 
     def __init__(
         self,
@@ -88,20 +83,6 @@ class ProcessRef:
         self._state = "running"
 
     # ------------------------------------------------------------------ identity
-
-    @property
-    def name(self) -> str:
-        if self._name is None:
-            return f"{self._cls_name.lower()}-{self.id}"
-        return self._name
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def is_alive(self) -> bool:
-        return self._state != "stopped"
 
     def __repr__(self) -> str:
         return f"<ProcessRef {self.name!r} id={self.id} worker={self.worker} {self._state}>"
@@ -144,15 +125,10 @@ class ProcessRef:
                 return
         check_message(self._host.codec, msg, self.name)
 
-    def tell_batch(self, msgs: Iterable[Any]) -> None:
-        """Deliver many messages; each one obeys the overflow policy."""
-        for msg in msgs:
-            self.tell(msg)
-
     def send(self, msg: Any, timeout: float | None = None) -> None:
         """Deliver ``msg``, waiting for room in the ring when it is full (policy ``block``)."""
         if self._state != "running":
-            self._refuse(msg)
+            self._refuse()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -170,27 +146,6 @@ class ProcessRef:
     def send_batch(self, msgs: Iterable[Any], timeout: float | None = None) -> None:
         for msg in msgs:
             self.send(msg, timeout)
-
-    def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` and wait for the handler's return value (its exception is raised)."""
-        if self._state != "running":
-            self._refuse(msg)
-        check_message(self._host.codec, msg, self.name)
-        return self._host.ask(self, msg, timeout)
-
-    def _stopped_tell(self, msg: Any) -> None:
-        """``tell`` never raises for a stopped agent (a dead letter), as in every mode; a closed
-        runtime refuses (RuntimeClosed)."""
-        if self._host.closed:
-            self._refuse(msg)
-        self._host.dead_letter(self.name, msg, "agent stopped")
-
-    def _refuse(self, msg: Any) -> None:
-        if self._host.closed:
-            raise RuntimeClosed(
-                f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
-            )
-        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to reach it")
 
     def _when_full(self, out: Outbox) -> bool:
         """Batch and ring are full. True: buffer the message now; False: it was dropped.
@@ -223,14 +178,6 @@ class ProcessRef:
             f"the ring toward agent {self.name!r} (worker {self.worker}) is full; use send() to "
             "wait for room, raise ring_bytes, or spawn with overflow='drop_oldest'/'drop_newest'"
         )
-
-    # ------------------------------------------------------------------ state and statistics
-
-    def statistics(self) -> AgentStats:
-        return self._host.agent_statistics(self)
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        return self._host.wait_stopped(self, timeout)
 
 
 # The process's host, set when a worker starts or a parent cluster is created: refs unpickled

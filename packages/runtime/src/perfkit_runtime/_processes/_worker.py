@@ -29,7 +29,7 @@ from typing import Any
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, MailboxFull, ModeError
-from perfkit_runtime._modes.sync import SyncDelivery
+from perfkit_runtime._modes.sync import ReportingDelivery
 from perfkit_runtime._portable import check_message
 from perfkit_runtime._processes._ref import ProcessRef, set_resolver
 from perfkit_runtime._router import DeadLetters
@@ -65,37 +65,6 @@ class _ReportedDeadLetters(DeadLetters):
         self._worker.dead.append((str(address), message, reason))
 
 
-class WorkerDelivery(SyncDelivery):
-    """Sync mode inside a worker, telling the worker when one of its agents stops."""
-
-    __slots__ = ("worker",)
-
-    def __init__(self, runtime: Runtime, worker: Worker) -> None:
-        super().__init__(runtime)
-        self.worker = worker
-
-    def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
-        proxy = isinstance(ref, ProcessRef)  # an agent of another worker: nothing counted here
-        if proxy:
-            super().retire(ref, processed, errors, dropped)
-            return
-        # The parent keeps a stopped agent's counters (agent_stopped): kept here too, they
-        # would be counted twice in the runtime's totals.
-        self.router.forget(ref)
-        self.worker.agent_stopped(ref, (processed, errors, dropped))
-
-    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
-        """Agents, handled, errors, dropped and queued over ``refs`` and this worker's retired."""
-        out, errors, dropped = self._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
-
-
 class WorkerRuntime(Runtime):
     """The runtime agents see inside a worker: routing works across workers; changes to the
     address book (spawn, groups, topics) belong to the parent process."""
@@ -103,7 +72,7 @@ class WorkerRuntime(Runtime):
     def __init__(self, worker: Worker, batch: int, timing: bool, dead_letters: DeadLetters) -> None:
         super().__init__("sync", batch=batch, timing=timing)
         self.router.dead_letters = dead_letters
-        self._delivery = self.delivery = WorkerDelivery(self, worker)
+        self._delivery = self.delivery = ReportingDelivery(self, worker, ProcessRef)
         self._worker = worker
 
     def create(self, gid: int, cls: type[Any], args: Any, kwargs: Any, **options: Any) -> Any:

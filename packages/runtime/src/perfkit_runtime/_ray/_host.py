@@ -18,7 +18,7 @@ from typing import Any
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, ModeError
-from perfkit_runtime._modes.sync import SyncDelivery
+from perfkit_runtime._modes.sync import ReportingDelivery
 from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._router import DeadLetters
@@ -44,38 +44,13 @@ class _CollectedDeadLetters(DeadLetters):
         self.new.append((str(address), message, reason))
 
 
-class HostDelivery(SyncDelivery):
-    """Sync mode on a host actor, telling the host when one of its agents stops."""
-
-    __slots__ = ("host",)
-
-    def __init__(self, runtime: Runtime, host: Host) -> None:
-        super().__init__(runtime)
-        self.host = host
-
-    def retire(self, ref: Any, processed: int, errors: int, dropped: int) -> None:
-        super().retire(ref, processed, errors, dropped)
-        if not isinstance(ref, RayRef):
-            self.host.agent_stopped(ref, (processed, errors, dropped))
-
-    def totals(self, refs: list[Any]) -> tuple[int, int, int, int, int]:
-        out, errors, dropped = self._retired
-        depth = 0
-        for ref in refs:
-            out += ref._processed
-            errors += ref._errors
-            dropped += ref._dropped
-            depth += len(ref._q)
-        return len(refs), out, errors, dropped, depth
-
-
 class HostRuntime(Runtime):
     """The runtime agents see on a host: the address book is changed by the driver only."""
 
     def __init__(self, host: Host, dead_letters: DeadLetters) -> None:
         super().__init__("sync")
         self.router.dead_letters = dead_letters
-        self._delivery = self.delivery = HostDelivery(self, host)
+        self._delivery = self.delivery = ReportingDelivery(self, host, RayRef)
 
     def create(self, gid: int, cls: type[Any], args: Any, kwargs: Any, **options: Any) -> Any:
         """Spawn an agent under the id the driver gave it."""

@@ -14,28 +14,21 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from perfkit_runtime._codec import Codec
-from perfkit_runtime._exceptions import AgentStopped, RuntimeClosed
+from perfkit_runtime._exceptions import AgentStopped
 from perfkit_runtime._portable import SCALARS, check_message
+from perfkit_runtime._remote_ref import RemoteHost, RemoteRef
 
 if TYPE_CHECKING:
-    from perfkit_runtime._statistics import AgentStats
+    pass
 
 __all__ = ["Box", "RayHost", "RayRef"]
 
 
-class RayHost(Protocol):
-    @property
-    def codec(self) -> Codec: ...
-    @property
-    def closed(self) -> bool: ...
+class RayHost(RemoteHost, Protocol):
+    """What a ref needs from the driver, besides what every remote ref needs."""
 
     def submit(self, box: Box) -> None: ...
     def arm(self, box: Box) -> None: ...
-    def ask(self, ref: RayRef, msg: Any, timeout: float | None) -> Any: ...
-    def agent_statistics(self, ref: RayRef) -> AgentStats: ...
-    def dead_letter(self, address: str, msg: Any, reason: str) -> None: ...
-    def wait_stopped(self, ref: RayRef, timeout: float | None) -> bool: ...
 
 
 class Box:
@@ -67,12 +60,13 @@ class Box:
         return records, n
 
 
-class RayRef:
+class RayRef(RemoteRef):
     """Handle to an agent on a Ray host actor: ``tell``, ``send``, ``ask`` and batches."""
 
     __slots__ = ("__weakref__", "_box", "_cls_name", "_host", "_name", "_state", "host", "id")
 
     mode = "ray"
+    _host: RayHost
 
     def __init__(self, host: RayHost, gid: int, name: str | None, cls_name: str, box: Box) -> None:
         self._host = host
@@ -82,20 +76,6 @@ class RayRef:
         self._box = box
         self.host = box.host
         self._state = "running"
-
-    @property
-    def name(self) -> str:
-        if self._name is None:
-            return f"{self._cls_name.lower()}-{self.id}"
-        return self._name
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def is_alive(self) -> bool:
-        return self._state != "stopped"
 
     def __repr__(self) -> str:
         return f"<RayRef {self.name!r} id={self.id} host={self.host} {self._state}>"
@@ -130,10 +110,6 @@ class RayRef:
         if full:
             self._host.submit(box)
 
-    def tell_batch(self, msgs: Iterable[Any]) -> None:
-        for msg in msgs:
-            self.tell(msg)
-
     def send(self, msg: Any, timeout: float | None = None) -> None:
         """As ``tell``: Ray queues actor calls without bound, so there is no room to wait for;
         a stopped agent raises AgentStopped (``tell`` records a dead letter)."""
@@ -145,33 +121,6 @@ class RayRef:
         if self._state != "running":
             self._refuse()
         self.tell_batch(msgs)
-
-    def ask(self, msg: Any, timeout: float | None = None) -> Any:
-        """Deliver ``msg`` in one actor call with the batch before it; wait for the reply."""
-        if self._state != "running":
-            self._refuse()
-        check_message(self._host.codec, msg, self.name)
-        return self._host.ask(self, msg, timeout)
-
-    def _stopped_tell(self, msg: Any) -> None:
-        """``tell`` never raises for a stopped agent (a dead letter), as in every mode; a closed
-        runtime refuses (RuntimeClosed)."""
-        if self._host.closed:
-            self._refuse()
-        self._host.dead_letter(self.name, msg, "agent stopped")
-
-    def _refuse(self) -> None:
-        if self._host.closed:
-            raise RuntimeClosed(
-                f"cannot deliver to {self.name!r}: the runtime is closed; create a new Runtime"
-            )
-        raise AgentStopped(f"agent {self.name!r} has stopped; spawn a new one to reach it")
-
-    def statistics(self) -> AgentStats:
-        return self._host.agent_statistics(self)
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        return self._host.wait_stopped(self, timeout)
 
 
 _resolver: list[Any] = []
