@@ -198,7 +198,8 @@ def test_processes_and_ray_mode_are_registered_but_imported_on_first_use() -> No
         "import sys, perfkit_runtime\n"
         "from perfkit_runtime._modes import REMOTE_OPENERS\n"
         "loaded = [m for m in ('perfkit_runtime._modes.processes', 'perfkit_runtime._modes.ray',"
-        " 'perfkit_runtime._processes._cluster', 'ray') if m in sys.modules]\n"
+        " 'perfkit_runtime._processes._cluster', 'perfkit_runtime._transport', 'ray')"
+        " if m in sys.modules]\n"
         "print(sorted(REMOTE_OPENERS), loaded)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
