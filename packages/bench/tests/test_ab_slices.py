@@ -199,7 +199,8 @@ def test_slice_runs_are_dated_as_pyperf_dates_its_workers_runs(session: Session)
     processes = [run.get_metadata()["date"] for run in base["demo.fresh"].get_runs()]
     dates = [dt.datetime.fromisoformat(date) for date in slices + processes]
     assert all(date.tzinfo is None for date in dates)
-    assert sorted(dates)  # comparable with one another
+    assert slices and processes  # both kinds of run are dated
+    assert sorted(dates)  # comparable with one another (raises TypeError when they are not)
     assert all(" " in date and "+" not in date for date in slices)
 
 

@@ -2,9 +2,10 @@
 
 Checked on the source's syntax trees:
 
-- no import cycle, counting every import (module level, under ``if TYPE_CHECKING:``, inside
-  functions); the layers are drawn in ``_protocols.py``, and only the facade and the code that
-  runs a ``Runtime`` in another process (a processes-mode worker, a Ray host) import ``_runtime``;
+- only the facade and the code that runs a ``Runtime`` in another process (a processes-mode
+  worker, a Ray host) import ``_runtime``, counting every import (module level, under
+  ``if TYPE_CHECKING:``, inside functions); that no import cycle exists anywhere is checked for
+  every package by the root tests (tests/test_import_cycles.py);
 - ``Runtime`` (``_runtime.py``) reads or writes no private attribute of another object and
   reaches its delivery only through the members of ``_modes.delivery.Delivery``; the reference
   side (``_mailbox.py``, ``_ref.py``, ``_modes/``) touches no private attribute of the Runtime.
@@ -15,8 +16,6 @@ Checked on the source's syntax trees:
 from __future__ import annotations
 
 import ast
-import graphlib
-import itertools
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -167,21 +166,6 @@ def import_graph(modules: Mapping[str, ast.Module]) -> dict[str, set[str]]:
     return {name: imports(name, tree, modules) for name, tree in modules.items()}
 
 
-def import_cycle(modules: Mapping[str, ast.Module]) -> list[str]:
-    """One cycle of the import graph, ``[a, b, ..., a]`` where each module imports the next;
-    empty when there is none."""
-    try:
-        graphlib.TopologicalSorter(import_graph(modules)).prepare()
-    except graphlib.CycleError as error:
-        return list(reversed(error.args[1]))  # graphlib lists each import before its importer
-    return []
-
-
-def test_there_is_no_import_cycle_not_even_a_type_only_or_lazy_one() -> None:
-    cycle = import_cycle(read_package())
-    assert cycle == [], "import cycle: " + " imports ".join(cycle)
-
-
 def test_only_the_facade_and_the_remote_workers_import_the_runtime() -> None:
     # The modes reach the runtime through _modes.delivery.ModeRuntime, agents and references
     # through _protocols; processes and ray mode are opened through _modes.REMOTE_OPENERS.
@@ -198,29 +182,9 @@ def test_processes_and_ray_mode_are_registered_but_imported_on_first_use() -> No
         "import sys, perfkit_runtime\n"
         "from perfkit_runtime._modes import REMOTE_OPENERS\n"
         "loaded = [m for m in ('perfkit_runtime._modes.processes', 'perfkit_runtime._modes.ray',"
-        " 'perfkit_runtime._processes._cluster', 'ray') if m in sys.modules]\n"
+        " 'perfkit_runtime._processes._cluster', 'perfkit_runtime._transport', 'ray')"
+        " if m in sys.modules]\n"
         "print(sorted(REMOTE_OPENERS), loaded)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['processes', 'ray'] []"
-
-
-def test_the_cycle_check_counts_type_only_and_function_level_imports() -> None:
-    modules = {
-        PACKAGE: ast.parse("from perfkit_runtime._runtime import Runtime\n"),
-        f"{PACKAGE}._runtime": ast.parse("from perfkit_runtime._modes import open_delivery\n"),
-        f"{PACKAGE}._modes": ast.parse(
-            "def open_delivery():\n    from perfkit_runtime._modes.sync import SyncDelivery\n"
-        ),
-        f"{PACKAGE}._modes.sync": ast.parse(
-            "from typing import TYPE_CHECKING\n"
-            "if TYPE_CHECKING:\n    from perfkit_runtime._runtime import Runtime\n"
-        ),
-    }
-    cycle = import_cycle(modules)
-    assert set(cycle) == {f"{PACKAGE}._runtime", f"{PACKAGE}._modes", f"{PACKAGE}._modes.sync"}
-    graph = import_graph(modules)
-    assert cycle[0] == cycle[-1]
-    assert all(b in graph[a] for a, b in itertools.pairwise(cycle)), cycle
-    del modules[f"{PACKAGE}._modes.sync"]
-    assert import_cycle(modules) == []

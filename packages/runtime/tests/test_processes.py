@@ -113,6 +113,12 @@ def segments() -> set[str]:
     return set(os.listdir(SHM))
 
 
+def left_since(before: set[str]) -> set[str]:
+    """Shared-memory segments (Python names them psm_*) that appeared since ``before``: other
+    processes' files in /dev/shm come and go meanwhile, so the whole listing cannot be compared."""
+    return {name for name in segments() - before if name.startswith("psm_")}
+
+
 # ------------------------------------------------------------------ the basics
 
 
@@ -274,8 +280,8 @@ def test_ask_timeout_is_honoured(rt: Runtime) -> None:
     ref = rt.spawn(Slow)
     t0 = time.monotonic()
     with pytest.raises(AskTimeout, match=r"within 0\.2s"):
-        ref.ask(1.0, timeout=0.2)
-    assert time.monotonic() - t0 < 0.9
+        ref.ask(2.0, timeout=0.2)
+    assert time.monotonic() - t0 < 1.6  # the timeout, not the handler's 2 s
 
 
 # ------------------------------------------------------------------ supervision
@@ -358,7 +364,7 @@ def test_close_leaves_no_segment_in_dev_shm() -> None:
     rt.spawn(Echo).ask(1, timeout=5)
     report = rt.close()
     assert report.clean
-    assert segments() == before
+    assert left_since(before) == set()
 
 
 def test_a_sigkilled_worker_is_restarted_and_its_agents_re_created() -> None:
@@ -380,7 +386,7 @@ def test_a_sigkilled_worker_is_restarted_and_its_agents_re_created() -> None:
         assert other.ask("pid?", timeout=5) != pid
         victim.tell("after")
         assert victim.ask("seen?", timeout=5) == ["after"]
-    assert segments() == before
+    assert left_since(before) == set()
 
 
 def test_messages_held_by_a_killed_worker_are_dead_letters() -> None:
@@ -388,7 +394,7 @@ def test_messages_held_by_a_killed_worker_are_dead_letters() -> None:
         slow = rt.spawn(Slow, name="slow")
         pid = slow.ask("pid?", timeout=5)
         for _ in range(50):
-            slow.tell(0.05)
+            slow.tell(0.2)  # long enough that an oversleep below still leaves 48 in hand
         time.sleep(0.1)  # the hub flushed them after its delay; the worker holds the first
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10

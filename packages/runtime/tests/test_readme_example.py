@@ -35,7 +35,8 @@ def run_example(mode: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def shm_segments() -> set[str]:
-    return set(os.listdir("/dev/shm"))
+    """Python's shared-memory segments (psm_*) in /dev/shm; other files there come and go."""
+    return {name for name in os.listdir("/dev/shm") if name.startswith("psm_")}
 
 
 @pytest.mark.parametrize("mode", ["sync", "threads", "processes"])
@@ -44,7 +45,7 @@ def test_the_readme_example_runs_unchanged(mode: str, tmp_path: Path) -> None:
     proc = run_example(mode, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == ""
-    assert shm_segments() == before  # processes mode: nothing left in /dev/shm
+    assert shm_segments() <= before  # processes mode: nothing left in /dev/shm
 
 
 def test_the_example_is_not_guarded_by_a_main_check() -> None:

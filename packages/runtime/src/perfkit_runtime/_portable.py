@@ -8,12 +8,13 @@ pickles; anything else is encoded once, on the spot, by the codec that will carr
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import EncodeError
 
-__all__ = ["SCALARS", "check_message", "plain"]
+__all__ = ["SCALARS", "check_message", "pickles", "plain"]
 
 SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
 _CONTAINERS = (tuple, list)
@@ -44,3 +45,12 @@ def check_message(codec: Codec, msg: Any, agent: str) -> None:
             f"cannot send a {type(msg).__qualname__} to agent {agent!r} in another process with "
             f"codec {codec.name!r}: {exc}"
         ) from exc
+
+
+def pickles(value: Any) -> bool:
+    """Whether pickle can send ``value`` to another process (a group's key, a dead letter)."""
+    try:
+        pickle.dumps(value, 5)
+    except Exception:
+        return False
+    return True

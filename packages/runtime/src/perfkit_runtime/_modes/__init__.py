@@ -24,7 +24,7 @@ from perfkit_runtime._modes.threads import ThreadDelivery
 if TYPE_CHECKING:
     from perfkit_runtime._modes.delivery import Delivery, ModeRuntime
 
-__all__ = ["MODES", "REMOTE_OPENERS", "Mode", "open_delivery"]
+__all__ = ["MODES", "REMOTE_OPENERS", "Mode", "available_cpus", "default_workers", "open_delivery"]
 
 Mode = Literal["sync", "threads", "asyncio", "processes", "ray"]
 MODES: tuple[str, ...] = ("sync", "threads", "asyncio", "processes", "ray")
@@ -40,8 +40,11 @@ DEFAULT_THREADS = 4
 
 
 def default_workers(mode: str) -> int:
-    if mode != "processes":
-        return DEFAULT_THREADS
+    return available_cpus() if mode == "processes" else DEFAULT_THREADS
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

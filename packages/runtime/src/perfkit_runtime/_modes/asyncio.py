@@ -20,7 +20,7 @@ from perfkit_runtime._agent import Agent
 from perfkit_runtime._exceptions import AskTimeout, MailboxFull, ModeError
 from perfkit_runtime._mailbox import ASK, RUNNING, START, STOP, STOPPED, STOPPING, Envelope
 from perfkit_runtime._modes.delivery import CloseReport
-from perfkit_runtime._modes.local import LocalDelivery
+from perfkit_runtime._modes.local import LocalDelivery, async_hook
 from perfkit_runtime._ref import AgentRef, logger
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def has_async_hooks(cls: type[Hooks]) -> bool:
     try:
         return _ASYNC_HOOKS[cls]
     except KeyError:
-        flag = any(_is_async(getattr(cls, h)) for h in ("handle", "on_start", "on_stop"))
+        flag = async_hook(cls) is not None
         _ASYNC_HOOKS[cls] = flag
         return flag
 

@@ -29,11 +29,19 @@ if TYPE_CHECKING:
     from perfkit_runtime._ref import AgentRef
     from perfkit_runtime._router import DeadLetters, Router
 
-__all__ = ["LocalDelivery"]
+__all__ = ["LocalDelivery", "async_hook"]
 
 logger = logging.getLogger("perfkit_runtime")
 
 _HOOKS = ("handle", "on_start", "on_stop")
+
+
+def async_hook(cls: type[Any]) -> str | None:
+    """The first of an agent class's hooks that is ``async def``; None when all are plain."""
+    for hook in _HOOKS:
+        if inspect.iscoroutinefunction(getattr(cls, hook)):
+            return hook
+    return None
 
 
 class LocalDelivery:
@@ -62,12 +70,12 @@ class LocalDelivery:
 
     def admit(self, cls: type[Agent]) -> None:
         """Reject coroutine handlers/hooks outside asyncio mode, with the fix in the message."""
-        for hook in _HOOKS:
-            if inspect.iscoroutinefunction(getattr(cls, hook)):
-                raise ModeError(
-                    f"{cls.__name__}.{hook} is 'async def', which needs Runtime(mode='asyncio'); "
-                    f"use that mode or make {hook} a plain 'def'"
-                )
+        hook = async_hook(cls)
+        if hook is not None:
+            raise ModeError(
+                f"{cls.__name__}.{hook} is 'async def', which needs Runtime(mode='asyncio'); "
+                f"use that mode or make {hook} a plain 'def'"
+            )
 
     # ------------------------------------------------------------------ spawning and stopping
 

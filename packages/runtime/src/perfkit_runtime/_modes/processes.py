@@ -25,6 +25,7 @@ from perfkit_runtime._exceptions import ModeError, SpawnError
 from perfkit_runtime._hashring import HashRing
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
 from perfkit_runtime._modes.remote_delivery import RemoteDelivery
+from perfkit_runtime._portable import pickles
 from perfkit_runtime._processes._cluster import Cluster
 from perfkit_runtime._processes._ref import ProcessRef
 
@@ -149,7 +150,7 @@ class ProcessesDelivery(RemoteDelivery):
         self.cluster.send(ref.worker, ("stop", ref.id))
 
     def changed(self, change: tuple[Any, ...]) -> None:
-        if change[0] == "group" and not _pickles(change[4]):
+        if change[0] == "group" and not pickles(change[4]):
             change = (*change[:4], None)  # a lambda key stays in the parent (docs/runtime.md)
         self.cluster.broadcast(change)
 
@@ -239,17 +240,9 @@ class ProcessesDelivery(RemoteDelivery):
         return _entry(ref)
 
     def _sendable_key(self, key: Any) -> Any:
-        return key if _pickles(key) else None
+        return key if pickles(key) else None
 
 
 def _entry(ref: Any) -> tuple[Any, ...]:
     capacity = None if ref._unbounded else 1
     return (ref.id, ref._name, ref._cls_name, ref.worker, ref._overflow, capacity)
-
-
-def _pickles(value: Any) -> bool:
-    try:
-        pickle.dumps(value, 5)
-    except Exception:
-        return False
-    return True

@@ -15,7 +15,6 @@ from their spawn arguments and counted as restarts.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,9 +28,10 @@ from perfkit_runtime._exceptions import (
     SpawnError,
 )
 from perfkit_runtime._hashring import HashRing
+from perfkit_runtime._modes import available_cpus
 from perfkit_runtime._modes.delivery import AgentTotals, CloseReport
 from perfkit_runtime._modes.remote_delivery import RemoteDelivery
-from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
+from perfkit_runtime._ray._cloudpickle import CloudpickleCodec, cloudpickle_encode
 from perfkit_runtime._ray._host import ASK, Host
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._statistics import AgentStats
@@ -39,7 +39,7 @@ from perfkit_runtime._statistics import AgentStats
 if TYPE_CHECKING:
     from perfkit_runtime._modes.delivery import ModeRuntime
 
-__all__ = ["RayDelivery", "cloudpickle_encode"]
+__all__ = ["RayDelivery"]
 
 logger = logging.getLogger("perfkit_runtime")
 
@@ -61,16 +61,6 @@ def _import_ray() -> Any:
             "mode='ray' needs Ray, which is not installed: pip install 'perfkit-runtime[ray]'"
         ) from exc
     return ray
-
-
-class _Cloudpickle:
-    name = "cloudpickle"
-    encode = staticmethod(cloudpickle_encode)
-
-    def decode(self, data: bytes) -> Any:
-        from ray import cloudpickle
-
-        return cloudpickle.loads(data)
 
 
 class RayDelivery(RemoteDelivery):
@@ -98,12 +88,12 @@ class RayDelivery(RemoteDelivery):
         self.router = runtime.router
         self.closed = False
         self.report: CloseReport | None = None
-        self.codec: Codec = _Cloudpickle()
+        self.codec: Codec = CloudpickleCodec()
         self._owns_ray = False
         if not ray.is_initialized():
             options = {"include_dashboard": False, "log_to_driver": False, **(init_options or {})}
             if address is None:
-                options.setdefault("num_cpus", _cpus())
+                options.setdefault("num_cpus", available_cpus())
             else:
                 options["address"] = address
             ray.init(**options)
@@ -140,14 +130,13 @@ class RayDelivery(RemoteDelivery):
             with box.lock:
                 records, n = box.take()
             if n:
-                self._call(box.host, "deliver", records, n)
+                self._deliver(box.host, records)
 
-    def _call(self, host: int, method: str, records: list[Any], n: int) -> Any:
+    def _deliver(self, host: int, records: list[Any]) -> None:
         self._calls += 1
-        ref = getattr(self._handles[host], method).remote(records)
+        ref = self._handles[host].deliver.remote(records)
         with self._inflight_lock:
             self._inflight.append((ref, host, records))
-        return ref
 
     def arm(self, box: Box) -> None:
         self._armed.set()
@@ -426,10 +415,3 @@ class RayDelivery(RemoteDelivery):
         for report in ray.get([h.control.remote("report") for h in self._handles]):
             self._collect(report)
         return AgentTotals(len(self.router.agents()), out, errors, dropped, depth)
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1

@@ -11,10 +11,10 @@ how a change is broadcast (``changed``).
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from perfkit_runtime._exceptions import ModeError, SpawnError, UnknownAddress
+from perfkit_runtime._modes.local import async_hook
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from perfkit_runtime._router import Router
 
 __all__ = ["RemoteDelivery"]
-
-_HOOKS = ("handle", "on_start", "on_stop")
 
 
 class RemoteDelivery:
@@ -48,9 +46,9 @@ class RemoteDelivery:
             raise ModeError(f"a {self.mode}-mode Runtime is used with 'with', not 'async with'")
 
     def admit(self, cls: type[Agent]) -> None:
-        for hook in _HOOKS:
-            if inspect.iscoroutinefunction(getattr(cls, hook)):
-                raise ModeError(f"{cls.__name__}.{hook} is 'async def'; {self.plain_hooks}")
+        hook = async_hook(cls)
+        if hook is not None:
+            raise ModeError(f"{cls.__name__}.{hook} is 'async def'; {self.plain_hooks}")
 
     # ------------------------------------------------------------------ spawning
 

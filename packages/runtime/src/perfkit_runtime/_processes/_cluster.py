@@ -28,7 +28,7 @@ from perfkit_runtime._exceptions import (
     WorkerError,
 )
 from perfkit_runtime._processes._ref import ProcessRef, set_resolver
-from perfkit_runtime._processes._worker import BUSY, INFLIGHT, run_worker
+from perfkit_runtime._processes._worker import BUSY, INFLIGHT, readable, run_worker
 from perfkit_runtime._processes._zygote import Zygote
 from perfkit_runtime._transport import (
     ASK,
@@ -144,7 +144,6 @@ class Cluster:
         self.ready: set[int] = set()
         self.pids: dict[int, int] = {}
         self.pidfds: dict[int, int] = {}
-        self.restarts = 0
         self._hub_stop = False
         self._lifeline_r, self._lifeline_w = os.pipe()
         worker_opts = {
@@ -528,7 +527,6 @@ class Cluster:
         with self.admin:
             fd = self.pidfds.pop(k)
             os.close(fd)
-            self.restarts += 1
             logger.error("worker %d (pid %d) died; restarting it", k, self.pids[k])
             inflight = self.mesh_status(k, INFLIGHT)
             lost = AgentStopped(f"the worker process {k} hosting the agent died before it replied")
@@ -595,7 +593,4 @@ class Cluster:
                     slot.fail(lost)
 
 
-def _exited(pidfd: int) -> bool:
-    import select
-
-    return bool(select.select([pidfd], [], [], 0)[0])
+_exited = readable  # a pidfd becomes readable when its process exits

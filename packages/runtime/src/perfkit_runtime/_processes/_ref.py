@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from perfkit_runtime._exceptions import EncodeError, MailboxFull
 from perfkit_runtime._portable import SCALARS, check_message
 from perfkit_runtime._remote_ref import RemoteHost, RemoteRef
-from perfkit_runtime._transport import Outbox, RingFull
 
 if TYPE_CHECKING:
-    pass
+    from perfkit_runtime._transport import Outbox
 
 __all__ = ["Host", "ProcessRef"]
 
@@ -157,6 +156,10 @@ class ProcessRef(RemoteRef):
         if not self._unbounded:
             return self._full(out)
         if self._host.may_block:
+            # Imported here: `import perfkit_runtime` exports ProcessRef and must not load the
+            # shared-memory transport for it.
+            from perfkit_runtime._transport import RingFull
+
             try:
                 out.flush(block=True)
             except RingFull:  # the worker died: the batch stays for its successor

@@ -12,7 +12,7 @@ shared 2-core VM waking a sleeping process costs 20-200 µs, while a spinning re
 few), then sleeps on its doorbell.
 
 Status words (the worker's line beside its doorbell, read by the parent): BUSY while it holds a
-frame's messages, INFLIGHT how many (counted as dead letters if it is killed), PID.
+frame's messages, INFLIGHT how many (counted as dead letters if it is killed).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, MailboxFull, ModeError
 from perfkit_runtime._modes.sync import ReportingDelivery
-from perfkit_runtime._portable import check_message
+from perfkit_runtime._portable import check_message, pickles
 from perfkit_runtime._processes._ref import ProcessRef, set_resolver
 from perfkit_runtime._router import DeadLetters
 from perfkit_runtime._runtime import Runtime
@@ -44,11 +44,11 @@ from perfkit_runtime._transport import (
     decode_frame,
 )
 
-__all__ = ["BUSY", "INFLIGHT", "PID", "Worker", "run_worker"]
+__all__ = ["BUSY", "INFLIGHT", "Worker", "readable", "run_worker"]
 
 logger = logging.getLogger("perfkit_runtime")
 
-BUSY, INFLIGHT, PID = 1, 2, 3  # status words
+BUSY, INFLIGHT = 1, 2  # status words
 
 
 class _ReportedDeadLetters(DeadLetters):
@@ -120,7 +120,6 @@ class Worker:
         self.status = mesh.status(index)
         for word in range(8):
             self.status[word] = 0
-        self.status[PID] = os.getpid()
         procs = range(mesh.processes)
         self.inbound = [(src, mesh.reset_ring(src, index)) for src in procs if src != index]
         self.out: dict[int, Outbox] = {}
@@ -212,7 +211,7 @@ class Worker:
             got = first.get()
             if got is None:
                 self.bell.wait(lambda: first.pending() > 0, None)
-                if _readable(self.lifeline):
+                if readable(self.lifeline):
                     return
                 continue
             kind, view = got
@@ -229,7 +228,7 @@ class Worker:
             if self.spin and self._spin():
                 continue
             self.bell.wait(self.has_work, None)
-            if _readable(self.lifeline):
+            if readable(self.lifeline):
                 return  # the parent is gone: nobody can read our work any more
 
     def has_work(self) -> bool:
@@ -290,7 +289,7 @@ class Worker:
 
     def _room(self) -> bool:
         """Wait callback of a blocking write: the reader will make room unless it is gone."""
-        if _readable(self.lifeline):
+        if readable(self.lifeline):
             return False
         time.sleep(0.00005)
         return True
@@ -430,7 +429,8 @@ class Worker:
         self.stopped.append((ref.id, counters))
 
 
-def _readable(fd: int) -> bool:
+def readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read (a pipe's end closed, a pidfd's process exited)."""
     return bool(select.select([fd], [], [], 0)[0])
 
 
@@ -447,16 +447,8 @@ def _portable_letters(dead: list[tuple[str, Any, str]]) -> list[tuple[str, Any, 
     try:
         pickle.dumps(dead, 5)
     except Exception:
-        return [(a, m if _pickles(m) else repr(m), r) for a, m, r in dead]
+        return [(a, m if pickles(m) else repr(m), r) for a, m, r in dead]
     return dead
-
-
-def _pickles(value: Any) -> bool:
-    try:
-        pickle.dumps(value, 5)
-    except Exception:
-        return False
-    return True
 
 
 def run_worker(index: int, mesh: Mesh, codec: Codec, options: dict[str, Any]) -> None:

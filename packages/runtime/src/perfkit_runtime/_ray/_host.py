@@ -19,7 +19,7 @@ from typing import Any
 from perfkit_runtime._codec import Codec
 from perfkit_runtime._exceptions import AgentStopped, AskTimeout, ModeError
 from perfkit_runtime._modes.sync import ReportingDelivery
-from perfkit_runtime._ray._cloudpickle import cloudpickle_encode
+from perfkit_runtime._ray._cloudpickle import CloudpickleCodec
 from perfkit_runtime._ray._ref import Box, RayRef, set_resolver
 from perfkit_runtime._router import DeadLetters
 from perfkit_runtime._runtime import Runtime
@@ -76,16 +76,6 @@ _DRIVER_ONLY = (
 )
 
 
-class _Codec:
-    name = "cloudpickle"
-
-    def encode(self, obj: Any) -> bytes:
-        return cloudpickle_encode(obj)
-
-    def decode(self, data: bytes) -> Any:  # pragma: no cover - never used: Ray decodes
-        raise NotImplementedError
-
-
 class Host:
     """The body of a host actor (wrapped with ``ray.remote`` by the driver)."""
 
@@ -93,7 +83,7 @@ class Host:
         import ray
 
         self.index = index
-        self.codec: Codec = _Codec()
+        self.codec: Codec = CloudpickleCodec()
         self.closed = False
         self.dead = _CollectedDeadLetters(1000)
         self.rt = HostRuntime(self, self.dead)

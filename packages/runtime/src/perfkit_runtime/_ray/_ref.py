@@ -12,14 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from perfkit_runtime._exceptions import AgentStopped
 from perfkit_runtime._portable import SCALARS, check_message
 from perfkit_runtime._remote_ref import RemoteHost, RemoteRef
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Box", "RayHost", "RayRef"]
 

@@ -18,7 +18,6 @@ from perfkit_runtime._transport._batch import (
     DATA,
     REPLY,
     Outbox,
-    check_encodable,
     count_messages,
     decode_frame,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "Outbox",
     "Ring",
     "RingFull",
-    "check_encodable",
     "count_messages",
     "decode_frame",
     "fence",

@@ -31,7 +31,6 @@ from time import perf_counter
 from typing import Any
 
 from perfkit_runtime._codec import Codec
-from perfkit_runtime._exceptions import EncodeError
 from perfkit_runtime._transport._doorbell import Doorbell
 from perfkit_runtime._transport._ring import Ring
 
@@ -41,7 +40,6 @@ __all__ = [
     "DATA",
     "REPLY",
     "Outbox",
-    "check_encodable",
     "count_messages",
     "decode_frame",
 ]
@@ -98,7 +96,6 @@ class Outbox:
         self.last = -1  # agent id of the open run (-1: none)
         self.count = 0  # messages buffered
         self.since = 0.0  # perf_counter() when the first buffered message arrived
-        self.frames = 0  # frames written, for statistics
         self.last_size = 0  # bytes of the last frame: a ring with less room is not worth a try
 
     def add(self, aid: int, msg: Any) -> None:
@@ -146,7 +143,6 @@ class Outbox:
         self.run = []
         self.last = -1
         self.count = 0
-        self.frames += 1
         self.last_size = min(len(data), ring.max_frame)
         self._bell.ring()
         return True
@@ -157,7 +153,6 @@ class Outbox:
         if not ahead:
             self.flush(block=True)
         self._ring.put(CONTROL, pickle.dumps(obj, 5), self._wait)
-        self.frames += 1
         self._bell.ring()
 
     def drop_oldest(self) -> tuple[int, Any] | None:
@@ -197,13 +192,3 @@ def count_messages(records: list[Any]) -> int:
         elif tag == ASK:
             n += 1
     return n
-
-
-def check_encodable(codec: Codec, msg: Any, agent: str) -> None:
-    """Raise :class:`EncodeError` naming the agent and the codec when ``msg`` cannot travel."""
-    try:
-        codec.encode(msg)
-    except EncodeError as exc:
-        raise EncodeError(
-            f"cannot send a {type(msg).__qualname__} to agent {agent!r} in another process: {exc}"
-        ) from exc

@@ -59,10 +59,6 @@ class Mesh:
             self.close()
             raise
 
-    @property
-    def size(self) -> int:
-        return self._shm.size
-
     def ring(self, src: int, dst: int) -> Ring:
         """The ring that ``src`` writes and ``dst`` reads."""
         return self._rings[src, dst]
@@ -76,10 +72,6 @@ class Mesh:
         1-7 belong to the runtime (busy flag, messages in hand, ...). Release it when done."""
         offset = process * Doorbell.SIZE
         return self._buf()[offset : offset + Doorbell.SIZE].cast("Q")
-
-    def inbound(self, dst: int) -> list[tuple[int, Ring]]:
-        """``(src, ring)`` for every ring that ``dst`` reads."""
-        return [(src, r) for (src, d), r in self._rings.items() if d == dst]
 
     def reset_ring(self, src: int, dst: int) -> Ring:
         """A fresh view of a ring after its producer or consumer was replaced (a restarted
