@@ -217,24 +217,9 @@ class ProcessesDelivery(RemoteDelivery):
         return ref.name if ref is not None else f"agent-{gid}"
 
     def crashed(self, k: int) -> tuple[list[Any], list[Any]]:
-        """Worker ``k`` died: the specs of its agents to re-create and the address book to replay.
-
-        Supervision decides: ``stop`` agents stay stopped; ``resume`` and ``restart`` agents are
-        re-created from their spawn arguments (the instance died with the process), counted as
-        restarts.
-        """
-        specs = []
-        for gid, spec in list(self._specs.items()):
-            ref = self._ref(gid)
-            if ref is None or ref.worker != k:
-                continue
-            if spec[5]["supervision"] == "stop":
-                self.agent_stopped(gid, (0, 0, 0))
-                continue
-            spec = (*spec[:6], spec[6] + 1)
-            self._specs[gid] = spec
-            specs.append(spec)
-        return specs, self._routes()
+        """Worker ``k`` died: the specs of its agents to re-create (``_respawn_specs``) and the
+        address book to replay."""
+        return self._respawn_specs(k), self._routes()
 
     def _entry(self, ref: Any) -> tuple[Any, ...]:
         return _entry(ref)

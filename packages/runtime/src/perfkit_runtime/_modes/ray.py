@@ -311,17 +311,7 @@ class RayDelivery(RemoteDelivery):
         with self._admin:
             logger.error("ray host actor %d was restarted; re-creating its agents", k)
             self._reap()
-            specs = []
-            for gid, spec in list(self._specs.items()):
-                ref = self._ref(gid)
-                if ref is None or ref.host != k:
-                    continue
-                if spec[5]["supervision"] == "stop":
-                    self.agent_stopped(gid, (0, 0, 0))
-                    continue
-                spec = (*spec[:6], spec[6] + 1)
-                self._specs[gid] = spec
-                specs.append(spec)
+            specs = self._respawn_specs(k)
             routes = self._routes()
             self._pids[k] = self._ray.get(
                 self._handles[k].setup.remote(self._handles, specs, routes)

@@ -32,7 +32,8 @@ class RemoteDelivery:
     mode: ClassVar[str] = ""
     # Said after "<Agent>.<hook> is 'async def'; " when an agent class has a coroutine hook.
     plain_hooks: ClassVar[str] = ""
-    # What a place is called in errors ("worker", "host"), and the number of the first one.
+    # What a place is called in errors ("worker", "host"), which is also the ref's attribute
+    # holding its place's number, and the number of the first place.
     place_word: ClassVar[str] = ""
     first_place: ClassVar[int] = 0
 
@@ -121,6 +122,26 @@ class RemoteDelivery:
             ref._state = "stopped"
             self.router.forget(ref)
         self.changed(("forget", gid))
+
+    def _respawn_specs(self, place: int) -> list[tuple[Any, ...]]:
+        """The place ``place`` died: the specs of its agents to re-create there.
+
+        Supervision decides: ``stop`` agents stay stopped; ``resume`` and ``restart`` agents are
+        re-created from their spawn arguments (the instance died with the process), counted as
+        restarts.
+        """
+        specs = []
+        for gid, spec in list(self._specs.items()):
+            ref = self._ref(gid)
+            if ref is None or getattr(ref, self.place_word) != place:
+                continue
+            if spec[5]["supervision"] == "stop":
+                self.agent_stopped(gid, (0, 0, 0))
+                continue
+            spec = (*spec[:6], spec[6] + 1)
+            self._specs[gid] = spec
+            specs.append(spec)
+        return specs
 
     def _ref(self, gid: int) -> Any:
         try:
