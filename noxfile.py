@@ -305,7 +305,9 @@ def system_tools(session: nox.Session, *tools: str) -> None:
             _stop(f"{tool} is still not found after `{command}`; install it by hand")
         if shutil.which(tool) is None:  # installed into a folder PATH does not list
             folder = str(Path(found).parent)
-            session.env["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
+            # On top of what an earlier tool's folder made of the session's PATH.
+            base = session.env.get("PATH") or os.environ.get("PATH", "")
+            session.env["PATH"] = os.pathsep.join([folder, base])
 
 
 def _find(tool: str) -> str | None:
