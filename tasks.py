@@ -67,7 +67,7 @@ def test(c: Context, package: str = "") -> None:
     if package and package not in TEST_SESSIONS:
         raise Exit(f"--package {package!r}: choose one of {', '.join(TEST_SESSIONS)}", code=2)
     session = f"tests(package='{package}')" if package else "tests"
-    c.run(f'nox -s "{session}"', pty=False)
+    c.run(f'{NOX} -s "{session}"', pty=False)
 
 
 @task
