@@ -203,10 +203,13 @@ def capture(
     if folded.exists():
         report.files["pyspy_folded"] = folded.name
     if stacks:
-        _summarise(report, stacks, text, workload, settings, top)
+        own = workload_stacks(stacks)
+        ranked = top_frames(own, top)
+        _summarise(report, stacks, ranked, text)
         with progress.step("py-spy: CPU flame graph"):
-            _write_page(folder / "pyspy-flamegraph.html", report, workload, settings, stacks, top)
-            report.files["pyspy_flamegraph"] = "pyspy-flamegraph.html"
+            page = folder / "pyspy-flamegraph.html"
+            _write_page(page, report, workload, settings, own, ranked["self"])
+            report.files["pyspy_flamegraph"] = page.name
     return report
 
 
@@ -247,13 +250,10 @@ def _run_problem(
 def _summarise(
     report: ToolReport,
     stacks: list[tuple[Any, int]],
+    ranked: dict[str, list[dict[str, Any]]],
     log_text: str,
-    workload: Workload,
-    settings: PySpySettings,
-    top: int,
 ) -> None:
-    own = workload_stacks(stacks)
-    ranked = top_frames(own, top)
+    """The figures summary.json keeps beside the settings ``capture`` put in ``report.data``."""
     counts = _COUNTS.findall(log_text)
     report.data.update(
         {
@@ -261,7 +261,6 @@ def _summarise(
             "top_frames_total": ranked["total"],
             "samples": sum(count for _, count in stacks),
             "sampling_errors": int(counts[-1][1]) if counts else None,
-            **settings.as_json(),
         }
     )
 
@@ -271,10 +270,9 @@ def _write_page(
     report: ToolReport,
     workload: Workload,
     settings: PySpySettings,
-    stacks: list[tuple[Any, int]],
-    top: int,
+    own: list[tuple[Any, int]],
+    top_self: list[dict[str, Any]],
 ) -> None:
-    own = workload_stacks(stacks)
     samples = report.data["samples"]
     idle = "idle threads included" if settings.idle else "idle threads excluded"
     native = ", native frames" if settings.native else ""
@@ -284,10 +282,7 @@ def _write_page(
         f"{samples:,} samples at {settings.rate} Hz by py-spy {report.version}{native}; {idle}",
         "frame width: samples on the frame or below; click a frame to zoom, hover for counts",
     ]
-    rows = [
-        {**row, "where": f"{normalize_file(row['file'])}:{row['line']}"}
-        for row in top_frames(own, top)["self"]
-    ]
+    rows = [{**row, "where": f"{normalize_file(row['file'])}:{row['line']}"} for row in top_self]
     tree = build_tree(own).as_json()
     write_page(path, cpu_page(f"CPU flame graph: {workload.target}", meta, tree, rows))
 
