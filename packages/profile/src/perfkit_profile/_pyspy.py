@@ -194,10 +194,10 @@ def capture(
             report.files["pyspy_driver"] = result_path.name
         text = log.read_text(encoding="utf-8", errors="replace")
         stacks = parse_folded(folded.read_text(encoding="utf-8")) if folded.exists() else []
-        report.errors += _errors(child.returncode, result, text, bool(stacks), timeout)
+        denied = None if stacks else permission_problem(text)
+        report.errors += _errors(child.returncode, result, text, denied, bool(stacks), timeout)
         if report.errors:
             step.fail(report.errors[0])
-    denied = permission_problem(text) if not stacks else None
     if denied:
         report.data["denied"] = denied
     if folded.exists():
@@ -217,12 +217,14 @@ def _errors(
     returncode: int | None,
     result: dict[str, Any] | None,
     log_text: str,
+    denied: str | None,
     sampled: bool,
     timeout: float,
 ) -> list[str]:
+    """The capture's error, if any: the timeout, ``denied`` (py-spy could not read the
+    process), the workload's or py-spy's failure, or no sample at all."""
     if returncode is None:
         return [f"py-spy: killed after the {timeout:g} s timeout"]
-    denied = None if sampled else permission_problem(log_text)
     problem = denied or _run_problem(returncode, result, log_text, sampled)
     if problem:
         return [problem]
