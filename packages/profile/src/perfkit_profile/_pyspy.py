@@ -74,6 +74,9 @@ _DENIED = re.compile(
 )
 _CAUSE_NUMBER = re.compile(r"^\d+: ")
 _COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
+# The log lines an error quotes: py-spy closes its log with three lines of its own (stopped,
+# wrote, a flamegraph.pl hint), so four reach the workload's last line of stderr.
+_LOG_LINES = 4
 _FIX = (
     "run as root (sudo), start the container with --cap-add SYS_PTRACE, or allow ptrace with "
     "`sudo sysctl kernel.yama.ptrace_scope=1`"
@@ -195,7 +198,7 @@ def capture(
         text = log.read_text(encoding="utf-8", errors="replace")
         stacks = parse_folded(folded.read_text(encoding="utf-8")) if folded.exists() else []
         denied = None if stacks else permission_problem(text)
-        report.errors += _errors(child.returncode, result, text, denied, bool(stacks), timeout)
+        report.errors += _errors(child.returncode, result, log, denied, bool(stacks), timeout)
         if report.errors:
             step.fail(report.errors[0])
     if denied:
@@ -216,7 +219,7 @@ def capture(
 def _errors(
     returncode: int | None,
     result: dict[str, Any] | None,
-    log_text: str,
+    log: Path,
     denied: str | None,
     sampled: bool,
     timeout: float,
@@ -225,7 +228,7 @@ def _errors(
     process), the workload's or py-spy's failure, or no sample at all."""
     if returncode is None:
         return [f"py-spy: killed after the {timeout:g} s timeout"]
-    problem = denied or _run_problem(returncode, result, log_text, sampled)
+    problem = denied or _run_problem(returncode, result, log, sampled)
     if problem:
         return [problem]
     return (
@@ -234,18 +237,17 @@ def _errors(
 
 
 def _run_problem(
-    returncode: int, result: dict[str, Any] | None, log_text: str, sampled: bool
+    returncode: int, result: dict[str, Any] | None, log: Path, sampled: bool
 ) -> str | None:
     """What went wrong with the profiled process (the workload raised, it never ran, py-spy
     failed), or None."""
-    last = " | ".join(line.strip() for line in log_text.splitlines() if line.strip())[-300:]
     if result is not None and result.get("error"):
         kept = "; the partial stacks are kept" if sampled else ""
         return f"py-spy: the workload raised {result['error']}{kept}"
     if result is None:
-        return f"py-spy: the workload did not run (exit {returncode}): {last}"
+        return f"py-spy: the workload did not run (exit {returncode}): {tail(log, _LOG_LINES)}"
     if returncode != 0:
-        return f"py-spy: exit code {returncode}: {last}"
+        return f"py-spy: exit code {returncode}: {tail(log, _LOG_LINES)}"
     return None
 
 
