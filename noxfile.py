@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import ast
 import os
-import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import nox
 import nox.command
@@ -251,33 +249,25 @@ def regression(session: nox.Session) -> None:
         "nox -s regression --",
     ]
     # The gate's exit code is its answer (0 pass, 1 regression, 2 no verdict), so it is passed
-    # on as is: session.run would turn every failure into nox's own exit 1.
-    code = _exit_code(session, "perfkit-bench", "regression", *layout, *session.posargs)
-    if code:
-        raise SystemExit(code)
-
-
-def _exit_code(session: nox.Session, *args: str) -> int:
-    """Run a command of the session's environment (its bin/ first on PATH) and return its code."""
-    session.log(shlex.join(args))
-    bin_dir = str(Path(session.virtualenv.location) / "bin")
-    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(args, env=env, check=False).returncode
+    # on as is: session.run would turn every failure into nox's own exit 1. PYTHONPATH is
+    # dropped (nox removes a variable given as None) so only what the session installed is seen.
+    run_passing_code(
+        session, "perfkit-bench", "regression", *layout, *session.posargs, env={"PYTHONPATH": None}
+    )
 
 
 # -- what every session shares -------------------------------------------------------------------
 
 
-def run_passing_code(session: nox.Session, *args: str) -> None:
+def run_passing_code(session: nox.Session, *args: str, **kwargs: Any) -> None:
     """``session.run``, with the tool's own exit code as nox's: 1 a finding, 2 bad input.
 
     session.run turns every failure into nox's exit 1, so `inv profile --target nope` (the
     tool's 2) would read as a failed run. Leaving by SystemExit stops this nox invocation,
-    which is what these single-command sessions want.
+    which is what these single-command sessions want. Keyword arguments go to session.run.
     """
     try:
-        session.run(*args)
+        session.run(*args, **kwargs)
     except nox.command.CommandFailed as failed:
         raise SystemExit(failed.return_code or 1) from None
 
@@ -315,7 +305,9 @@ def system_tools(session: nox.Session, *tools: str) -> None:
             _stop(f"{tool} is still not found after `{command}`; install it by hand")
         if shutil.which(tool) is None:  # installed into a folder PATH does not list
             folder = str(Path(found).parent)
-            session.env["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
+            # On top of what an earlier tool's folder made of the session's PATH.
+            base = session.env.get("PATH") or os.environ.get("PATH", "")
+            session.env["PATH"] = os.pathsep.join([folder, base])
 
 
 def _find(tool: str) -> str | None:

@@ -31,11 +31,12 @@ from invoke.tasks import task
 NOX = os.environ.get("PERFKIT_NOX", "nox")
 HISTORY = "history.db"
 TARGETS = "benchmarks/targets.toml"
-# What `inv test --package` accepts: the packages, the benchmark smoke runs, the root tests.
+# What `inv test --package` accepts: the packages, the runtime's ray suite, the benchmark smoke
+# runs, the root tests (noxfile.py's tests sessions).
 _PACKAGES = Path(__file__).parent / "packages"
 TEST_SESSIONS = sorted(
     [p.name for p in _PACKAGES.iterdir() if (p / "pyproject.toml").exists()]
-    + ["benchmarks", "root"]
+    + ["runtime-ray", "benchmarks", "root"]
 )
 
 
@@ -58,7 +59,8 @@ def _number(flag: str, text: str, kind: type[int] | type[float], least: float = 
 
 @task(
     help={
-        "package": "only these tests: a package (runtime, bench, profile, report), benchmarks or root"
+        "package": "only these tests: a package (runtime, bench, profile, report), runtime-ray, "
+        "benchmarks or root"
     }
 )
 def test(c: Context, package: str = "") -> None:
@@ -67,7 +69,7 @@ def test(c: Context, package: str = "") -> None:
     if package and package not in TEST_SESSIONS:
         raise Exit(f"--package {package!r}: choose one of {', '.join(TEST_SESSIONS)}", code=2)
     session = f"tests(package='{package}')" if package else "tests"
-    c.run(f'nox -s "{session}"', pty=False)
+    c.run(f'{NOX} -s "{session}"', pty=False)
 
 
 @task

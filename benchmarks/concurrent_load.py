@@ -293,14 +293,7 @@ def scaling_two_workers(loops: int) -> float:
 def scaling_threads(loops: int) -> float:
     """The same system in threads mode (two worker threads, one GIL), for contrast."""
     with Runtime("threads", workers=2) as rt:
-        refs = [rt.spawn(Crunch) for _ in range(SCALE_AGENTS)]
-        t0 = timer()
-        for _ in range(loops):
-            for _ in range(SCALE_ROUNDS):
-                for ref in refs:
-                    ref.tell(SCALE_WORK)
-            assert rt.wait_idle(300)
-        return timer() - t0
+        return _crunch(rt, loops, 1)  # one process: spawn ignores placement=
 
 
 if importlib.util.find_spec("ray") is not None:

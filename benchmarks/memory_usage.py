@@ -265,7 +265,7 @@ def _worker_memory(field: str) -> float:
         ref = rt.spawn(_Pid)
         pid = ref.ask(None, timeout=30)
         time.sleep(0.2)  # past its spin: the worker sleeps on its doorbell
-        source = "smaps_rollup" if field in ("Pss", "Private_Dirty") else "status"
+        source = "smaps_rollup" if field == "Pss" else "status"  # VmRSS is in status
         with open(f"/proc/{pid}/{source}", encoding="ascii") as f:
             for line in f:
                 name, _, value = line.partition(":")

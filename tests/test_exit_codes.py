@@ -44,6 +44,17 @@ def test_a_task_refuses_bad_options_with_exit_2(run: Run, args: list[str], words
     _bad_input(run("inv", *args), words)
 
 
+def test_inv_test_runs_the_ray_session_with_the_configured_nox(
+    run: Run, environment: dict[str, str]
+) -> None:
+    """`nox --list` as the task's nox: it names the session it would run, running nothing, and
+    fails on a session the noxfile does not define."""
+    environment["PERFKIT_NOX"] = "nox --list"
+    done = run("inv", "test", "--package", "runtime-ray", env=environment)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    assert "* tests(package='runtime-ray')" in done.stdout
+
+
 def test_inv_profile_passes_the_tools_2_through_nox(run: Run) -> None:
     done = run("inv", "profile", "--target", "nope")
     _bad_input(done, "nope")

@@ -34,7 +34,7 @@ from perfkit_profile._summary import SUMMARY_VERSION, write_summary
 from perfkit_profile._tool import PROFILERS, Budget, ToolReport, require
 from perfkit_profile._workload import Workload, check_workload
 
-__all__ = ["Capture", "CaptureOptions", "capture", "folder_name"]
+__all__ = ["Capture", "CaptureOptions", "capture", "folder_name", "preflight"]
 
 # Entries kept per top_* list in summary.json: enough for a diff to find a function that moved
 # from rank 25 to rank 3, small enough to read.
@@ -83,7 +83,9 @@ def capture(
     git = git_state(repo_dir)
     with tempfile.TemporaryDirectory(prefix="perfkit-profile-") as tmp:
         scratch = Path(tmp)
-        workload, unavailable = _preflight(workload, options, scratch, progress)
+        workload, unavailable = preflight(
+            workload, options.profilers, options.pyspy, scratch, progress
+        )
         folder = _new_folder(options.out, folder_name(captured, git.short_commit, workload.label))
         names = [name for name in options.profilers if name not in unavailable]
         reports = _run_profilers(workload, names, options, versions, folder, scratch, progress)
@@ -179,23 +181,24 @@ def _figures(reports: Sequence[ToolReport]) -> dict[str, Any]:
     return figures
 
 
-def _preflight(
-    workload: Workload, options: CaptureOptions, scratch: Path, progress: Progress
+def preflight(
+    workload: Workload,
+    profilers: Sequence[str],
+    pyspy: _pyspy.PySpySettings,
+    scratch: Path,
+    progress: Progress,
 ) -> tuple[Workload, dict[str, str]]:
     """The workload with its kind resolved, and the profilers that cannot run here (name ->
-    error): py-spy's probe runs beside the import check, on the other core."""
+    error; ProfilerUnavailable when py-spy is the only one asked for): py-spy's probe runs
+    beside the import check, on the other core."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        probe = (
-            pool.submit(_pyspy.check_attach, options.pyspy, scratch)
-            if _PYSPY in options.profilers
-            else None
-        )
+        probe = pool.submit(_pyspy.check_attach, pyspy, scratch) if _PYSPY in profilers else None
         with progress.step(f"importing {workload.func}"):
             workload = check_workload(workload, scratch)
         denied = probe.result() if probe is not None else None
     if denied is None:
         return workload, {}
-    if set(options.profilers) <= {_PYSPY}:
+    if set(profilers) <= {_PYSPY}:
         raise ProfilerUnavailable(denied)
     return workload, {_PYSPY: denied}
 

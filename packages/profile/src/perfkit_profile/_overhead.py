@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfkit_profile._capture import preflight
 from perfkit_profile._child import driver_path, read_json, run_child, tail, write_spec
 from perfkit_profile._exceptions import ProfilerUnavailable, WorkloadFailed
 from perfkit_profile._progress import Progress
-from perfkit_profile._pyspy import PySpySettings, check_attach, record_command
+from perfkit_profile._pyspy import PySpySettings, record_command
 from perfkit_profile._scalene import scalene_options
 from perfkit_profile._tool import require
-from perfkit_profile._workload import Workload, check_workload
+from perfkit_profile._workload import Workload
 
 __all__ = ["OverheadReport", "measure_overhead", "render_overhead"]
 
@@ -92,11 +93,9 @@ def measure_overhead(
     modes = [BARE, *profilers]
     with tempfile.TemporaryDirectory(prefix="perfkit-overhead-") as tmp:
         scratch = Path(tmp)
-        with progress.step(f"importing {workload.func}"):
-            workload = check_workload(workload, scratch)
-        denied = check_attach(pyspy, scratch) if "py-spy" in profilers else None
-        if denied:
-            raise ProfilerUnavailable(denied)
+        workload, unavailable = preflight(workload, profilers, pyspy, scratch, progress)
+        if unavailable:  # a measurement needs every profiler asked for
+            raise ProfilerUnavailable(next(iter(unavailable.values())))
         loops = None
         if workload.kind == "time":
             with progress.step("calibrating loops (bare)"):

@@ -74,6 +74,9 @@ _DENIED = re.compile(
 )
 _CAUSE_NUMBER = re.compile(r"^\d+: ")
 _COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
+# The log lines an error quotes: py-spy closes its log with three lines of its own (stopped,
+# wrote, a flamegraph.pl hint), so four reach the workload's last line of stderr.
+_LOG_LINES = 4
 _FIX = (
     "run as root (sudo), start the container with --cap-add SYS_PTRACE, or allow ptrace with "
     "`sudo sysctl kernel.yama.ptrace_scope=1`"
@@ -194,33 +197,38 @@ def capture(
             report.files["pyspy_driver"] = result_path.name
         text = log.read_text(encoding="utf-8", errors="replace")
         stacks = parse_folded(folded.read_text(encoding="utf-8")) if folded.exists() else []
-        report.errors += _errors(child.returncode, result, text, bool(stacks), timeout)
+        denied = None if stacks else permission_problem(text)
+        report.errors += _errors(child.returncode, result, log, denied, bool(stacks), timeout)
         if report.errors:
             step.fail(report.errors[0])
-    denied = permission_problem(text) if not stacks else None
     if denied:
         report.data["denied"] = denied
     if folded.exists():
         report.files["pyspy_folded"] = folded.name
     if stacks:
-        _summarise(report, stacks, text, workload, settings, top)
+        own = workload_stacks(stacks)
+        ranked = top_frames(own, top)
+        _summarise(report, stacks, ranked, text)
         with progress.step("py-spy: CPU flame graph"):
-            _write_page(folder / "pyspy-flamegraph.html", report, workload, settings, stacks, top)
-            report.files["pyspy_flamegraph"] = "pyspy-flamegraph.html"
+            page = folder / "pyspy-flamegraph.html"
+            _write_page(page, report, workload, settings, own, ranked["self"])
+            report.files["pyspy_flamegraph"] = page.name
     return report
 
 
 def _errors(
     returncode: int | None,
     result: dict[str, Any] | None,
-    log_text: str,
+    log: Path,
+    denied: str | None,
     sampled: bool,
     timeout: float,
 ) -> list[str]:
+    """The capture's error, if any: the timeout, ``denied`` (py-spy could not read the
+    process), the workload's or py-spy's failure, or no sample at all."""
     if returncode is None:
         return [f"py-spy: killed after the {timeout:g} s timeout"]
-    denied = None if sampled else permission_problem(log_text)
-    problem = denied or _run_problem(returncode, result, log_text, sampled)
+    problem = denied or _run_problem(returncode, result, log, sampled)
     if problem:
         return [problem]
     return (
@@ -229,31 +237,27 @@ def _errors(
 
 
 def _run_problem(
-    returncode: int, result: dict[str, Any] | None, log_text: str, sampled: bool
+    returncode: int, result: dict[str, Any] | None, log: Path, sampled: bool
 ) -> str | None:
     """What went wrong with the profiled process (the workload raised, it never ran, py-spy
     failed), or None."""
-    last = " | ".join(line.strip() for line in log_text.splitlines() if line.strip())[-300:]
     if result is not None and result.get("error"):
         kept = "; the partial stacks are kept" if sampled else ""
         return f"py-spy: the workload raised {result['error']}{kept}"
     if result is None:
-        return f"py-spy: the workload did not run (exit {returncode}): {last}"
+        return f"py-spy: the workload did not run (exit {returncode}): {tail(log, _LOG_LINES)}"
     if returncode != 0:
-        return f"py-spy: exit code {returncode}: {last}"
+        return f"py-spy: exit code {returncode}: {tail(log, _LOG_LINES)}"
     return None
 
 
 def _summarise(
     report: ToolReport,
     stacks: list[tuple[Any, int]],
+    ranked: dict[str, list[dict[str, Any]]],
     log_text: str,
-    workload: Workload,
-    settings: PySpySettings,
-    top: int,
 ) -> None:
-    own = workload_stacks(stacks)
-    ranked = top_frames(own, top)
+    """The figures summary.json keeps beside the settings ``capture`` put in ``report.data``."""
     counts = _COUNTS.findall(log_text)
     report.data.update(
         {
@@ -261,7 +265,6 @@ def _summarise(
             "top_frames_total": ranked["total"],
             "samples": sum(count for _, count in stacks),
             "sampling_errors": int(counts[-1][1]) if counts else None,
-            **settings.as_json(),
         }
     )
 
@@ -271,10 +274,9 @@ def _write_page(
     report: ToolReport,
     workload: Workload,
     settings: PySpySettings,
-    stacks: list[tuple[Any, int]],
-    top: int,
+    own: list[tuple[Any, int]],
+    top_self: list[dict[str, Any]],
 ) -> None:
-    own = workload_stacks(stacks)
     samples = report.data["samples"]
     idle = "idle threads included" if settings.idle else "idle threads excluded"
     native = ", native frames" if settings.native else ""
@@ -284,10 +286,7 @@ def _write_page(
         f"{samples:,} samples at {settings.rate} Hz by py-spy {report.version}{native}; {idle}",
         "frame width: samples on the frame or below; click a frame to zoom, hover for counts",
     ]
-    rows = [
-        {**row, "where": f"{normalize_file(row['file'])}:{row['line']}"}
-        for row in top_frames(own, top)["self"]
-    ]
+    rows = [{**row, "where": f"{normalize_file(row['file'])}:{row['line']}"} for row in top_self]
     tree = build_tree(own).as_json()
     write_page(path, cpu_page(f"CPU flame graph: {workload.target}", meta, tree, rows))
 
