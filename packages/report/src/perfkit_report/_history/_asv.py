@@ -51,13 +51,16 @@ def is_asv_result(data: Any) -> bool:
     return isinstance(data, dict) and "commit_hash" in data and "results" in data
 
 
-def read_asv(path: Path) -> list[ParsedRun]:
-    """Every run under ``path`` (see the module docstring), oldest first."""
+def read_asv(path: Path, document: Any = None) -> list[ParsedRun]:
+    """Every run under ``path`` (see the module docstring), oldest first. ``document``: the
+    run file's JSON when ``path`` is a run file its caller has already parsed."""
     files, root = _run_files(path)
     benchmarks = _load(root / _BENCHMARKS)
     if not isinstance(benchmarks, dict):
         raise _fail(root / _BENCHMARKS, "is not a JSON object of benchmarks")
-    runs = [_run(file, benchmarks) for file in files]
+    if document is not None:
+        return [_run(path, benchmarks, document)]
+    runs = [_run(file, benchmarks, _load(file)) for file in files]
     return sorted(runs, key=lambda run: (run.started or "", run.run_key))
 
 
@@ -99,8 +102,7 @@ def _load(path: Path) -> Any:
         raise _fail(path, f"is not valid JSON ({exc})", "re-run asv or restore the file") from exc
 
 
-def _run(file: Path, benchmarks: Mapping[str, Any]) -> ParsedRun:
-    data = _load(file)
+def _run(file: Path, benchmarks: Mapping[str, Any], data: Any) -> ParsedRun:
     if not is_asv_result(data):
         raise _fail(file, "is not an asv run file (no commit_hash and results)")
     if data.get("version") != 2:
