@@ -22,6 +22,7 @@ import pytest
 
 from perfkit_report import History, ResultFileError, read_result_file
 from perfkit_report._cli import main
+from perfkit_report._history import read_results
 
 
 def pyperf_text(
@@ -189,6 +190,36 @@ def test_a_file_name_that_is_not_utf8_is_stored_with_escapes(tmp_path: Path) -> 
     assert run.source.endswith("r\\xff.json")
     with History.open(tmp_path / "h.db") as opened:
         assert not opened.store(run).skipped
+
+
+def test_pytest_benchmark_and_asv_files_with_names_that_are_not_utf8_are_stored_too(
+    tmp_path: Path,
+) -> None:
+    """As pyperf files are (above): the source is stored with escapes, and a refusal names the
+    file with them."""
+    bench = {"fullname": "tests/t.py::t", "stats": {"data": [1e-6, 2e-6]}}
+    pytest_benchmark = Path(os.fsdecode(bytes(tmp_path / "p") + b"\xff.json"))
+    pytest_benchmark.write_text(
+        json.dumps({"machine_info": {}, "benchmarks": [bench]}), encoding="utf-8"
+    )
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    (machine.parent / "benchmarks.json").write_text('{"b.time_x": {"unit": "seconds"}}')
+    (machine / "machine.json").write_text('{"machine": "box"}', encoding="utf-8")
+    asv = Path(os.fsdecode(bytes(machine / "a") + b"\xff.json"))
+    run = {"version": 2, "commit_hash": "ab", "result_columns": ["result"]}
+    asv.write_text(json.dumps({**run, "results": {"b.time_x": [[1e-6]]}}), encoding="utf-8")
+    with History.open(tmp_path / "h.db") as opened:
+        for path, escaped in ((pytest_benchmark, "p\\xff.json"), (asv, "a\\xff.json")):
+            (parsed,) = read_results(path)
+            assert parsed.source.endswith(escaped)
+            assert not opened.store(parsed).skipped
+    asv.write_text(json.dumps({**run, "results": {}}), encoding="utf-8")
+    pytest_benchmark.write_text(json.dumps({"machine_info": {}, "benchmarks": []}))
+    for path, escaped in ((pytest_benchmark, "p\\xff.json"), (asv, "a\\xff.json")):
+        with pytest.raises(ResultFileError) as refused:
+            read_results(path)
+        assert f"{escaped}: holds no benchmark" in str(refused.value)
 
 
 @contextlib.contextmanager
