@@ -41,8 +41,8 @@ PROFILE_DIFF_VERSIONS = (1,)
 ARTIFACT = "regression-report"
 # An artifact page link: a plain https URL, nothing that could end the Markdown link early.
 _URL = re.compile(r"https://[^\s()<>\[\]`\"']+")
-_FRAMES = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
-_FUNCTIONS = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
+# Every table of the section: the py-spy frames and the scalene and memray functions.
+_GROWTH = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
 _TITLES = {
     "cpu_percent": "CPU share (% of scalene's samples)",
     "bytes": "allocated bytes",
@@ -165,7 +165,7 @@ def _frame_rows(frames: Mapping[str, Any], rows: int) -> list[str]:
     if not growing:
         return ["No function's CPU self time grew."]
     unit = "the base's time per operation" if frames.get("per_operation") else "each side's samples"
-    table = _FRAMES.markdown(
+    table = _GROWTH.markdown(
         [
             markdown_code(str(row.get("function", "?"))),
             markdown_code(_where(row)),
@@ -213,7 +213,7 @@ def _function_tables(document: Mapping[str, Any], rows: int) -> list[str]:
         out.append(f"**{title}{suffix}**" + ("" if grown else ": no function grew"))
         out.append("")
         if grown:
-            out += _FUNCTIONS.markdown(
+            out += _GROWTH.markdown(
                 [
                     markdown_code(str(row.get("function", "?"))),
                     markdown_code(str(row.get("file", ""))),
