@@ -345,7 +345,6 @@ class Dashboard:
 class _Context:
     """What every benchmark's view is computed from."""
 
-    history: History
     runs: Mapping[int, RunInfo]
     targets: Targets | None
     latest_rows: Mapping[str, tuple[float | None, float | None, float | None]]
@@ -373,7 +372,6 @@ def build_dashboard(
         if baseline.run_id in runs
     ]
     context = _Context(
-        history=history,
         runs=runs,
         targets=targets,
         latest_rows=_latest_rows(history, latest),
