@@ -42,6 +42,7 @@ from perfkit_report._history import (
     now_utc,
 )
 from perfkit_report._render._basis import (
+    CPU_METRIC,
     TrendBasis,
     cards,
     choose_basis,
@@ -457,8 +458,7 @@ def _latest_rows(
         return {}
     return {
         row.benchmark: (row.median, row.p5, row.p95)
-        for row in history.result_rows([latest.id])
-        if row.metric != "cpu_time"  # CPU time is a trend basis beside the value, not the value
+        for row in _drawn(history.result_rows([latest.id]))
     }
 
 
@@ -474,7 +474,7 @@ def _baseline_values(history: History, run_ids: Sequence[int]) -> dict[tuple[int
 def _drawn(rows: list[ResultRow]) -> list[ResultRow]:
     """The rows the dashboard draws: one series per benchmark, so a benchmark's CPU-time rows
     (metric ``cpu_time``, beside its wall-time ``time`` rows) are left to a view of their own."""
-    return [row for row in rows if row.metric != "cpu_time"]
+    return [row for row in rows if row.metric != CPU_METRIC]
 
 
 def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:
