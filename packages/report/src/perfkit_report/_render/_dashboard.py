@@ -586,18 +586,7 @@ def _chart_series(
             x = context.runs[item.run].time
             per_run.append(Point(x, item.value, low, high, item.run, item.run, 1))
         points, days = aggregate(per_run)
-    return BenchmarkSeries(
-        benchmark=series.benchmark,
-        metric=series.metric,
-        unit=series.unit,
-        suite=series.suite,
-        target=series.target,
-        points=tuple(_increasing(points)),
-        runs=series.runs,
-        bucket_days=days,
-        skipped=series.skipped,
-        family=series.family,
-    )
+    return dataclasses.replace(series, points=tuple(_increasing(points)), bucket_days=days)
 
 
 def _increasing(points: Sequence[Point]) -> list[Point]:
