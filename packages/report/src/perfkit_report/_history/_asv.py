@@ -58,9 +58,11 @@ def read_asv(path: Path, document: Any = None) -> list[ParsedRun]:
     benchmarks = _load(root / _BENCHMARKS)
     if not isinstance(benchmarks, dict):
         raise fail(root / _BENCHMARKS, "is not a JSON object of benchmarks", _FIX)
-    if document is not None:
-        return [_run(path, benchmarks, document)]
-    runs = [_run(file, benchmarks, _load(file)) for file in files]
+    machines = {folder: _machine(folder) for folder in sorted({file.parent for file in files})}
+    runs = [
+        _run(file, benchmarks, _load(file) if document is None else document, machines[file.parent])
+        for file in files
+    ]
     return sorted(runs, key=lambda run: (run.started or "", run.run_key))
 
 
@@ -96,7 +98,16 @@ def _load(path: Path) -> Any:
         raise fail(path, f"is not valid JSON ({exc})", "re-run asv or restore the file") from exc
 
 
-def _run(file: Path, benchmarks: Mapping[str, Any], data: Any) -> ParsedRun:
+def _machine(folder: Path) -> Mapping[str, Any]:
+    """One machine folder's machine.json (read once for all its runs); empty when absent."""
+    machine_file = folder / _MACHINE
+    machine = _load(machine_file) if machine_file.is_file() else {}
+    return machine if isinstance(machine, dict) else {}
+
+
+def _run(
+    file: Path, benchmarks: Mapping[str, Any], data: Any, machine: Mapping[str, Any]
+) -> ParsedRun:
     if not is_asv_result(data):
         raise fail(file, "is not an asv run file (no commit_hash and results)", _FIX)
     if data.get("version") != 2:
@@ -105,8 +116,6 @@ def _run(file: Path, benchmarks: Mapping[str, Any], data: Any) -> ParsedRun:
             f"asv result format {data.get('version')!r} is not supported (asv 0.5+ writes 2)",
             "re-run the benchmarks with a current asv",
         )
-    machine_file = file.parent / _MACHINE
-    machine = _load(machine_file) if machine_file.is_file() else {}
     results, failed = _results(file, data, benchmarks)
     if not results:
         raise fail(file, "holds no benchmark result", "re-run asv")
@@ -119,7 +128,7 @@ def _run(file: Path, benchmarks: Mapping[str, Any], data: Any) -> ParsedRun:
         branch=None,
         dirty=None,
         mode=None,
-        fingerprint=_fingerprint(machine if isinstance(machine, dict) else {}, data),
+        fingerprint=_fingerprint(machine, data),
         tool_versions={"asv": "result format 2"},
         failed=tuple(failed),
         results=tuple(results),
