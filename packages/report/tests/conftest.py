@@ -1,10 +1,12 @@
 """Shared fixtures: a builder of perfkit-style result files
 (real pyperf Run/Benchmark/BenchmarkSuite objects, dumped by pyperf), a CLI runner that starts a
-real subprocess, and a snapshot of a database's content for "unchanged" assertions."""
+real subprocess and one that runs the CLI in this process, and a snapshot of a database's content for "unchanged" assertions."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -18,6 +20,8 @@ from typing import Any
 
 import pyperf
 import pytest
+
+from perfkit_report._cli import main
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,20 @@ def db_state(path: Path) -> tuple[dict[str, int], str]:
     finally:
         conn.close()
     return counts, digest
+
+
+def _run_main(*args: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(arg) for arg in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="session")
+def run_main() -> Callable[..., tuple[int, str, str]]:
+    """The CLI in this process: ``run_main(*args)`` -> (exit code, stdout, stderr). Session
+    scoped, so hypothesis's @given tests can take it too."""
+    return _run_main
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ Each gives one line naming the fix, the exit code docs/report.md documents, and 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -22,7 +20,6 @@ from typing import Any
 import pytest
 
 from perfkit_report import History, StoreCorrupt
-from perfkit_report._cli import main
 
 PAGE = 4096
 
@@ -178,13 +175,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, profile_folder: Callable[..
     return folder
 
 
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(arg) for arg in args])
-    return code, out.getvalue(), err.getvalue()
-
-
 def fingerprint(db: Path) -> dict[str, str]:
     """sha256 of the file and of each SQLite side file that holds anything (an empty WAL is
     what any connection to a WAL-mode file leaves or removes: it holds no page)."""
@@ -211,7 +201,11 @@ def one_line(stderr: str) -> str:
 @pytest.mark.parametrize("command", WRITERS + READERS)
 @pytest.mark.parametrize("variant", sorted(REFUSED))
 def test_refused_with_one_line_naming_the_fix_and_the_file_unchanged(
-    tmp_path: Path, inputs: Path, variant: str, command: str
+    run_main: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+    inputs: Path,
+    variant: str,
+    command: str,
 ) -> None:
     db = prepared(tmp_path, inputs, REFUSED[variant])
     before = fingerprint(db)
@@ -224,7 +218,7 @@ def test_refused_with_one_line_naming_the_fix_and_the_file_unchanged(
 
 @pytest.mark.parametrize("command", WRITERS + READERS)
 def test_damage_in_wal_mode_stops_every_writer_and_any_reader_that_meets_it(
-    tmp_path: Path, inputs: Path, command: str
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path, command: str
 ) -> None:
     db = prepared(tmp_path, inputs, damaged_page_in_wal_mode)
     before = fingerprint(db)
@@ -238,7 +232,9 @@ def test_damage_in_wal_mode_stops_every_writer_and_any_reader_that_meets_it(
 
 
 @pytest.mark.parametrize("command", WRITERS + READERS)
-def test_a_directory_as_the_history_is_exit_2(tmp_path: Path, inputs: Path, command: str) -> None:
+def test_a_directory_as_the_history_is_exit_2(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path, command: str
+) -> None:
     db = prepared(tmp_path, inputs, directory)
     code, _, stderr = run_main(*arguments(command, db, inputs))
     assert code == 2
@@ -248,7 +244,7 @@ def test_a_directory_as_the_history_is_exit_2(tmp_path: Path, inputs: Path, comm
 
 @pytest.mark.parametrize("command", WRITERS + READERS)
 def test_an_empty_file_is_no_history_to_readers_and_a_new_one_to_writers(
-    tmp_path: Path, inputs: Path, command: str
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path, command: str
 ) -> None:
     db = prepared(tmp_path, inputs, empty)
     code, _, stderr = run_main(*arguments(command, db, inputs))
@@ -263,7 +259,7 @@ def test_an_empty_file_is_no_history_to_readers_and_a_new_one_to_writers(
 
 
 def test_a_wal_left_by_a_killed_writer_is_recovered_by_every_command(
-    tmp_path: Path, inputs: Path
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path
 ) -> None:
     """Not damage: a writer killed after its commit leaves the run in the WAL (no checkpoint);
     SQLite replays it, and the run is there for every command."""
@@ -293,7 +289,9 @@ def test_a_wal_left_by_a_killed_writer_is_recovered_by_every_command(
             assert len(opened.runs()) >= 2, command
 
 
-def test_doctor_reports_a_healthy_history(tmp_path: Path, inputs: Path) -> None:
+def test_doctor_reports_a_healthy_history(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path
+) -> None:
     db = history(tmp_path / "history.db", [inputs / "one.json"], single_file=True)
     before = fingerprint(db)
     code, stdout, stderr = run_main("doctor", "--db", db)
@@ -311,7 +309,9 @@ def test_the_gate_s_evaluation_store_checks_before_writing(tmp_path: Path, input
     assert fingerprint(db) == before
 
 
-def test_a_foreign_file_keeps_its_journal_mode(tmp_path: Path, inputs: Path) -> None:
+def test_a_foreign_file_keeps_its_journal_mode(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, inputs: Path
+) -> None:
     """Before: the switch to WAL happened before the refusal."""
     db = prepared(tmp_path, inputs, foreign_schema)
     assert run_main("ingest", "--db", db, inputs / "new.json")[0] == 1

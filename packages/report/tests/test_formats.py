@@ -8,6 +8,7 @@ call the head's ``work`` a regression; ``steady`` does not change.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -259,6 +260,34 @@ def test_compare_refuses_a_directory_of_several_runs(
     result = run_cli("compare", asv_results["samples"], asv_results["summary"])
     assert result.returncode == 2
     assert "holds 2 runs" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_one_asv_run_file_with_infinity_reads_as_its_directory_does(
+    asv_results: dict[str, Path], run_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """asv writes Infinity and -Infinity for the confidence interval of a benchmark with one
+    sample: a run file given alone is read like the directory holding it."""
+    base, head = _runs_of(asv_results["samples"])
+    copy = tmp_path / "results" / "box"
+    copy.mkdir(parents=True)
+    for name in ("benchmarks.json", "box/machine.json", f"box/{head.name}"):
+        (tmp_path / "results" / name).write_bytes((asv_results["samples"] / name).read_bytes())
+    document = json.loads(base.read_text(encoding="utf-8"))
+    columns = document["result_columns"]
+    row = document["results"]["bench_demo.Suite.time_steady"]
+    row[columns.index("stats_ci_99_a")] = [-math.inf] * len(row[0])
+    row[columns.index("stats_ci_99_b")] = [math.inf] * len(row[0])
+    run_file = copy / base.name
+    run_file.write_text(json.dumps(document), encoding="utf-8")
+    assert "-Infinity" in run_file.read_text(encoding="utf-8")
+    (alone,) = read_results(run_file)
+    assert alone == read_results(tmp_path / "results")[0]
+    assert run_cli("ingest", run_file).returncode == 0
+    assert run_cli("compare", run_file, copy / head.name).returncode in (0, 1)
+    pyperf_like = tmp_path / "pyperf.json"
+    pyperf_like.write_text('{"version": "1.0", "benchmarks": [], "x": Infinity}', encoding="utf-8")
+    refused = run_cli("ingest", pyperf_like)
+    assert refused.returncode == 2 and "contains Infinity" in refused.stderr
 
 
 # -- bad input: one line, exit 2, nothing written ----------------------------------------------

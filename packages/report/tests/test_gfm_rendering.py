@@ -8,8 +8,6 @@ perfkit's."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from collections.abc import Callable
@@ -22,7 +20,6 @@ import pytest
 from cmarkgfm.cmark import Options
 
 from perfkit_report import History
-from perfkit_report._cli import main
 from perfkit_report._render._report import render_report
 
 PAYLOADS = [
@@ -114,13 +111,6 @@ def assert_renders_as_written(
     assert "evil" in text
 
 
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(arg) for arg in args])
-    return code, out.getvalue(), err.getvalue()
-
-
 def hostile_file(path: Path, factor: float, *, run_id: str) -> Path:
     """A pyperf file whose benchmark names, branch, commit and metadata are the payloads."""
     metadata = {
@@ -162,13 +152,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
 
 
-def test_compare_markdown(files: tuple[Path, Path]) -> None:
+def test_compare_markdown(
+    run_main: Callable[..., tuple[int, str, str]], files: tuple[Path, Path]
+) -> None:
     code, markdown, stderr = run_main("compare", *files, "--format", "md")
     assert code == 1, stderr
     assert_renders_as_written(markdown)
 
 
-def test_the_pr_comment(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_the_pr_comment(
+    run_main: Callable[..., tuple[int, str, str]], files: tuple[Path, Path], tmp_path: Path
+) -> None:
     base, head = files
     code, _, stderr = run_main(
         "check",
@@ -190,7 +184,9 @@ def test_the_pr_comment(files: tuple[Path, Path], tmp_path: Path) -> None:
     assert_renders_as_written(comment)
 
 
-def test_summary_markdown(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_summary_markdown(
+    run_main: Callable[..., tuple[int, str, str]], files: tuple[Path, Path], tmp_path: Path
+) -> None:
     db = tmp_path / "history.db"
     assert run_main("ingest", "--db", db, *files)[0] == 0
     code, markdown, stderr = run_main("summary", "--db", db, "--format", "md")
@@ -279,7 +275,9 @@ def profile_diff(root: Path) -> dict[str, Any]:
     }
 
 
-def test_the_pr_comment_with_its_profile_section(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_the_pr_comment_with_its_profile_section(
+    run_main: Callable[..., tuple[int, str, str]], files: tuple[Path, Path], tmp_path: Path
+) -> None:
     base, head = files
     assert run_main("check", "--base", base, "--head", head, "--out-dir", tmp_path, "--no-store")[0]
     diff = tmp_path / "profiles" / "diff.json"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import resource
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from perfkit_report import History, ResultFileError, read_result_file
-from perfkit_report._cli import main
+from perfkit_report._history import read_results
 
 
 def pyperf_text(
@@ -97,14 +96,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    """The CLI in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(arg) for arg in args])
-    return code, out.getvalue(), err.getvalue()
-
-
 def assert_refused(code: int, stdout: str, stderr: str, reason: str) -> None:
     assert code == 2, stderr
     assert stdout == ""
@@ -125,7 +116,7 @@ def history(tmp_path: Path, perfkit_file: Callable[..., Path]) -> Path:
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_malformed_file_is_one_line_exit_2_and_no_history_created(
-    tmp_path: Path, case: str
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, case: str
 ) -> None:
     text, reason = MALFORMED[case]
     bad = tmp_path / "bad.json"
@@ -135,7 +126,9 @@ def test_malformed_file_is_one_line_exit_2_and_no_history_created(
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
-def test_compare_refuses_it_the_same_way(tmp_path: Path, case: str) -> None:
+def test_compare_refuses_it_the_same_way(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, case: str
+) -> None:
     text, reason = MALFORMED[case]
     bad = tmp_path / "bad.json"
     bad.write_text(text, encoding="utf-8")
@@ -143,7 +136,10 @@ def test_compare_refuses_it_the_same_way(tmp_path: Path, case: str) -> None:
 
 
 def test_a_bad_second_file_leaves_the_history_byte_for_byte(
-    tmp_path: Path, history: Path, perfkit_file: Callable[..., Path]
+    run_main: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+    history: Path,
+    perfkit_file: Callable[..., Path],
 ) -> None:
     # Before: file A was committed and an empty history created before B failed at the store.
     before = sha256(history)
@@ -155,7 +151,9 @@ def test_a_bad_second_file_leaves_the_history_byte_for_byte(
 
 
 @pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
-def test_special_files_are_refused_without_blocking(tmp_path: Path, kind: str) -> None:
+def test_special_files_are_refused_without_blocking(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path, kind: str
+) -> None:
     if kind == "fifo":
         target = tmp_path / "pipe.json"
         os.mkfifo(target)
@@ -189,6 +187,36 @@ def test_a_file_name_that_is_not_utf8_is_stored_with_escapes(tmp_path: Path) -> 
     assert run.source.endswith("r\\xff.json")
     with History.open(tmp_path / "h.db") as opened:
         assert not opened.store(run).skipped
+
+
+def test_pytest_benchmark_and_asv_files_with_names_that_are_not_utf8_are_stored_too(
+    tmp_path: Path,
+) -> None:
+    """As pyperf files are (above): the source is stored with escapes, and a refusal names the
+    file with them."""
+    bench = {"fullname": "tests/t.py::t", "stats": {"data": [1e-6, 2e-6]}}
+    pytest_benchmark = Path(os.fsdecode(bytes(tmp_path / "p") + b"\xff.json"))
+    pytest_benchmark.write_text(
+        json.dumps({"machine_info": {}, "benchmarks": [bench]}), encoding="utf-8"
+    )
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    (machine.parent / "benchmarks.json").write_text('{"b.time_x": {"unit": "seconds"}}')
+    (machine / "machine.json").write_text('{"machine": "box"}', encoding="utf-8")
+    asv = Path(os.fsdecode(bytes(machine / "a") + b"\xff.json"))
+    run = {"version": 2, "commit_hash": "ab", "result_columns": ["result"]}
+    asv.write_text(json.dumps({**run, "results": {"b.time_x": [[1e-6]]}}), encoding="utf-8")
+    with History.open(tmp_path / "h.db") as opened:
+        for path, escaped in ((pytest_benchmark, "p\\xff.json"), (asv, "a\\xff.json")):
+            (parsed,) = read_results(path)
+            assert parsed.source.endswith(escaped)
+            assert not opened.store(parsed).skipped
+    asv.write_text(json.dumps({**run, "results": {}}), encoding="utf-8")
+    pytest_benchmark.write_text(json.dumps({"machine_info": {}, "benchmarks": []}))
+    for path, escaped in ((pytest_benchmark, "p\\xff.json"), (asv, "a\\xff.json")):
+        with pytest.raises(ResultFileError) as refused:
+            read_results(path)
+        assert f"{escaped}: holds no benchmark" in str(refused.value)
 
 
 @contextlib.contextmanager
@@ -244,7 +272,9 @@ def test_multi_file_rule_a_store_failure_says_which_files_landed(tmp_path: Path)
         assert len(opened.results(1)) == 3
 
 
-def test_valid_extremes_are_stored(tmp_path: Path) -> None:
+def test_valid_extremes_are_stored(
+    run_main: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
     """The contract refuses what cannot be stored or summarised, not what is merely odd: tiny,
     huge and integer values, a date in year 9999 without a duration."""
     good = tmp_path / "ok.json"

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import math
 import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from perfkit_report import History
-from perfkit_report._cli import main
 
 EXAMPLES = int(os.environ.get("PERFKIT_FUZZ_EXAMPLES", "200"))
 FUZZ = "PERFKIT_FUZZ_EXAMPLES" in os.environ
@@ -251,13 +249,6 @@ def workspace() -> Iterator[Path]:
         yield Path(folder)
 
 
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(arg) for arg in args])
-    return code, out.getvalue(), err.getvalue()
-
-
 def runs_and_results(db: Path) -> tuple[int, int]:
     conn = sqlite3.connect(db)
     try:
@@ -278,7 +269,7 @@ def assert_one_line(stderr: str) -> None:
 @SETTINGS
 @given(text=documents())
 def test_ingest_stores_the_run_or_refuses_it_leaving_the_history_as_it_was(
-    template: Path, text: str
+    run_main: Callable[..., tuple[int, str, str]], template: Path, text: str
 ) -> None:
     with workspace() as folder:
         db = folder / "history.db"
@@ -304,7 +295,9 @@ def test_ingest_stores_the_run_or_refuses_it_leaving_the_history_as_it_was(
 
 @SETTINGS
 @given(text=documents())
-def test_compare_gives_a_verdict_or_one_line(text: str) -> None:
+def test_compare_gives_a_verdict_or_one_line(
+    run_main: Callable[..., tuple[int, str, str]], text: str
+) -> None:
     with workspace() as folder:
         source = folder / "result.json"
         source.write_text(text, encoding="utf-8", errors="surrogatepass")

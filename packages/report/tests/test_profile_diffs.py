@@ -8,6 +8,7 @@ rendered with python-markdown to check that nothing from a document becomes HTML
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,56 @@ def test_bad_documents_are_exit_2_and_write_nothing(
     before = comment.read_text(encoding="utf-8")
     assert main(["append-profile-diffs", "--comment", str(comment), str(good), str(bad)]) == 2
     assert message in capsys.readouterr().err
+    assert comment.read_text(encoding="utf-8") == before
+
+
+def _growing(value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        data["frames"]["growing"] = value
+
+    return change
+
+
+def _first_frame(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        data["frames"]["growing"][0][key] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_first_frame("change_percent", None), "frames.growing[0].change_percent is None"),
+        (_first_frame("change_percent", "x"), "frames.growing[0].change_percent is 'x'"),
+        (_first_frame("after_percent", 10**400), "frames.growing[0].after_percent is 1000"),
+        (lambda data: data.update(after="x"), "after is not an object"),
+        (lambda data: data.update(before=[1]), "before is not an object"),
+        (lambda data: data.update(functions="x"), "functions is not an object"),
+        (lambda data: data["functions"].update(bytes={}), "functions.bytes is not a list"),
+        (lambda data: data["functions"].update(count=[1]), "functions.count[0] is not an object"),
+        (
+            lambda data: data["functions"]["cpu_percent"][0].update(after=[2]),
+            "functions.cpu_percent[0].after is [2], not a number",
+        ),
+        (_growing("x"), "frames.growing is not a list"),
+        (_growing(["x"]), "frames.growing[0] is not an object"),
+    ],
+)
+def test_malformed_documents_are_one_line_exit_2_not_a_traceback(
+    tmp_path: Path,
+    comment: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[dict[str, Any]], None],
+    message: str,
+) -> None:
+    data = document(tmp_path)
+    change(data)
+    bad = write(tmp_path / "bad.json", data)
+    before = comment.read_text(encoding="utf-8")
+    assert main(["append-profile-diffs", "--comment", str(comment), str(bad)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert message in line and line.endswith("re-run perfkit-profile diff"), line
     assert comment.read_text(encoding="utf-8") == before
 
 

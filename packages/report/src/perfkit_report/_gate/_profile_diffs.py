@@ -41,13 +41,15 @@ PROFILE_DIFF_VERSIONS = (1,)
 ARTIFACT = "regression-report"
 # An artifact page link: a plain https URL, nothing that could end the Markdown link early.
 _URL = re.compile(r"https://[^\s()<>\[\]`\"']+")
-_FRAMES = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
-_FUNCTIONS = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
+# Every table of the section: the py-spy frames and the scalene and memray functions.
+_GROWTH = Columns(("function", "file", "base", "head", "change"), frozenset({2, 3, 4}))
 _TITLES = {
     "cpu_percent": "CPU share (% of scalene's samples)",
     "bytes": "allocated bytes",
     "count": "allocations",
 }
+# The rows' numbers the section computes with (change_percent is the one a frame always has).
+_NUMBERS = ("before", "after", "before_percent", "after_percent", "change_percent")
 # How much of each benchmark's part is kept, most first, until the comment fits.
 _LEVELS = ((10, True), (5, True), (5, False), (3, False), (1, False))
 
@@ -90,7 +92,57 @@ def read_profile_diff(path: Path) -> ProfileDiff:
     for key in ("functions", "frames"):
         if key not in document:
             raise InputError(f"{path}: no {key}; it is not a perfkit-profile diff")
+    problem = _shape_problem(document)
+    if problem is not None:
+        raise InputError(f"{path}: {problem}; {fix}")
     return ProfileDiff(path, document)
+
+
+def _shape_problem(document: Mapping[str, Any]) -> str | None:
+    """What in the document the section cannot render (docs/profiling.md, "diff --format json"),
+    or None: sides and tables that are not objects, rows that are not lists of objects, numbers
+    that are not numbers a float holds."""
+    for side in ("before", "after"):
+        if document.get(side) is not None and not isinstance(document[side], dict):
+            return f"{side} is not an object"
+    functions = document.get("functions")
+    if functions is not None and not isinstance(functions, dict):
+        return "functions is not an object"
+    tables = [(f"functions.{metric}", (functions or {}).get(metric)) for metric in _TITLES]
+    frames = document.get("frames")
+    if isinstance(frames, dict):
+        tables.append(("frames.growing", frames.get("growing")))
+    for where, rows in tables:
+        problem = _rows_problem(where, rows)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _rows_problem(where: str, rows: Any) -> str | None:
+    if rows is None:
+        return None
+    if not isinstance(rows, list):
+        return f"{where} is not a list"
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            return f"{where}[{index}] is not an object"
+        for key in _NUMBERS:
+            value = row.get(key)
+            nullable = key != "change_percent"
+            if key in row and not (value is None and nullable) and not _is_number(value):
+                return f"{where}[{index}].{key} is {value!r:.40}, not a number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an integer beyond a float (10**400 is valid JSON)
+        return False
+    return True
 
 
 def _pct(value: Any) -> str:
@@ -113,7 +165,7 @@ def _frame_rows(frames: Mapping[str, Any], rows: int) -> list[str]:
     if not growing:
         return ["No function's CPU self time grew."]
     unit = "the base's time per operation" if frames.get("per_operation") else "each side's samples"
-    table = _FRAMES.markdown(
+    table = _GROWTH.markdown(
         [
             markdown_code(str(row.get("function", "?"))),
             markdown_code(_where(row)),
@@ -161,7 +213,7 @@ def _function_tables(document: Mapping[str, Any], rows: int) -> list[str]:
         out.append(f"**{title}{suffix}**" + ("" if grown else ": no function grew"))
         out.append("")
         if grown:
-            out += _FUNCTIONS.markdown(
+            out += _GROWTH.markdown(
                 [
                     markdown_code(str(row.get("function", "?"))),
                     markdown_code(str(row.get("file", ""))),

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from perfkit_report._exceptions import ResultFileError
-from perfkit_report._history._contract import ParsedResult, ParsedRun
+from perfkit_report._history._contract import ParsedResult, ParsedRun, fail
 from perfkit_report._history._statistics import SampleSummary, summarize
 from perfkit_report._history._timestamps import format_timestamp
-from perfkit_report._input import read_input, utf8_text
+from perfkit_report._input import path_text, read_input, utf8_text
 
 __all__ = ["is_asv_result", "read_asv"]
 
@@ -51,18 +51,19 @@ def is_asv_result(data: Any) -> bool:
     return isinstance(data, dict) and "commit_hash" in data and "results" in data
 
 
-def read_asv(path: Path) -> list[ParsedRun]:
-    """Every run under ``path`` (see the module docstring), oldest first."""
+def read_asv(path: Path, document: Any = None) -> list[ParsedRun]:
+    """Every run under ``path`` (see the module docstring), oldest first. ``document``: the
+    run file's JSON when ``path`` is a run file its caller has already parsed."""
     files, root = _run_files(path)
     benchmarks = _load(root / _BENCHMARKS)
     if not isinstance(benchmarks, dict):
-        raise _fail(root / _BENCHMARKS, "is not a JSON object of benchmarks")
-    runs = [_run(file, benchmarks) for file in files]
+        raise fail(root / _BENCHMARKS, "is not a JSON object of benchmarks", _FIX)
+    machines = {folder: _machine(folder) for folder in sorted({file.parent for file in files})}
+    runs = [
+        _run(file, benchmarks, _load(file) if document is None else document, machines[file.parent])
+        for file in files
+    ]
     return sorted(runs, key=lambda run: (run.started or "", run.run_key))
-
-
-def _fail(source: Path, reason: str, fix: str = _FIX) -> ResultFileError:
-    return ResultFileError(f"{source}: {reason}; {fix}")
 
 
 def _run_files(path: Path) -> tuple[list[Path], Path]:
@@ -73,16 +74,14 @@ def _run_files(path: Path) -> tuple[list[Path], Path]:
         machines = sorted(child for child in path.iterdir() if (child / _MACHINE).is_file())
         files = [file for machine in machines for file in _machine_runs(machine)]
         if not files:
-            raise _fail(
-                path, "holds no asv run (no <machine>/<commit>-<env>.json)", "run asv first"
-            )
+            raise fail(path, "holds no asv run (no <machine>/<commit>-<env>.json)", "run asv first")
         return files, path
     if (path / _MACHINE).is_file():
         files = _machine_runs(path)
         if not files:
-            raise _fail(path, "holds no asv run", "run asv first")
+            raise fail(path, "holds no asv run", "run asv first")
         return files, path.parent
-    raise _fail(path, "is not an asv results directory (no benchmarks.json or machine.json)")
+    raise fail(path, "is not an asv results directory (no benchmarks.json or machine.json)", _FIX)
 
 
 def _machine_runs(machine: Path) -> list[Path]:
@@ -96,34 +95,40 @@ def _load(path: Path) -> Any:
     try:
         return json.loads(text)  # asv writes Infinity for open confidence intervals
     except ValueError as exc:
-        raise _fail(path, f"is not valid JSON ({exc})", "re-run asv or restore the file") from exc
+        raise fail(path, f"is not valid JSON ({exc})", "re-run asv or restore the file") from exc
 
 
-def _run(file: Path, benchmarks: Mapping[str, Any]) -> ParsedRun:
-    data = _load(file)
+def _machine(folder: Path) -> Mapping[str, Any]:
+    """One machine folder's machine.json (read once for all its runs); empty when absent."""
+    machine_file = folder / _MACHINE
+    machine = _load(machine_file) if machine_file.is_file() else {}
+    return machine if isinstance(machine, dict) else {}
+
+
+def _run(
+    file: Path, benchmarks: Mapping[str, Any], data: Any, machine: Mapping[str, Any]
+) -> ParsedRun:
     if not is_asv_result(data):
-        raise _fail(file, "is not an asv run file (no commit_hash and results)")
+        raise fail(file, "is not an asv run file (no commit_hash and results)", _FIX)
     if data.get("version") != 2:
-        raise _fail(
+        raise fail(
             file,
             f"asv result format {data.get('version')!r} is not supported (asv 0.5+ writes 2)",
             "re-run the benchmarks with a current asv",
         )
-    machine_file = file.parent / _MACHINE
-    machine = _load(machine_file) if machine_file.is_file() else {}
     results, failed = _results(file, data, benchmarks)
     if not results:
-        raise _fail(file, "holds no benchmark result", "re-run asv")
+        raise fail(file, "holds no benchmark result", "re-run asv")
     return ParsedRun(
         run_key=f"asv:{file.parent.name}:{data['commit_hash']}:{data.get('env_name', '')}",
-        source=str(file.resolve()),
+        source=path_text(file.resolve()),
         started=_date(file, data.get("date")),
         finished=None,
         commit_sha=str(data["commit_hash"]),
         branch=None,
         dirty=None,
         mode=None,
-        fingerprint=_fingerprint(machine if isinstance(machine, dict) else {}, data),
+        fingerprint=_fingerprint(machine, data),
         tool_versions={"asv": "result format 2"},
         failed=tuple(failed),
         results=tuple(results),
@@ -134,7 +139,7 @@ def _date(file: Path, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise _fail(file, f"date {value!r} is not milliseconds since the epoch")
+        raise fail(file, f"date {value!r} is not milliseconds since the epoch", _FIX)
     return format_timestamp(datetime.fromtimestamp(value / 1000.0, UTC))
 
 
@@ -157,12 +162,12 @@ def _results(
     columns = data.get("result_columns")
     rows = data.get("results")
     if not isinstance(columns, list) or not isinstance(rows, dict):
-        raise _fail(file, "has no result_columns list and results object")
+        raise fail(file, "has no result_columns list and results object", _FIX)
     results: list[ParsedResult] = []
     failed: list[dict[str, str]] = []
     for name, row in rows.items():
         if not isinstance(row, list):
-            raise _fail(file, f"benchmark {name!r}: its row is not a list")
+            raise fail(file, f"benchmark {name!r}: its row is not a list", _FIX)
         entry = dict(zip(columns, row, strict=False))
         found = benchmarks.get(name)
         info: Mapping[str, Any] = found if isinstance(found, dict) else {}
@@ -183,17 +188,19 @@ def _combinations(
     if values is None:
         values = [None]
     if not isinstance(values, list) or not isinstance(params, list):
-        raise _fail(file, f"benchmark {name!r}: result and params must be lists")
+        raise fail(file, f"benchmark {name!r}: result and params must be lists", _FIX)
     combos = [tuple(str(p) for p in combo) for combo in itertools.product(*params)] or [()]
     if len(combos) != len(values):
-        raise _fail(file, f"benchmark {name!r}: {len(values)} results for {len(combos)} params")
+        raise fail(
+            file, f"benchmark {name!r}: {len(values)} results for {len(combos)} params", _FIX
+        )
     samples = _column(entry, "samples", len(values))
     q25, q75 = _column(entry, "stats_q_25", len(values)), _column(entry, "stats_q_75", len(values))
     out = []
     for k, combo in enumerate(combos):
         value = values[k]
         if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise _fail(file, f"benchmark {name!r}: result {value!r} is not a number")
+            raise fail(file, f"benchmark {name!r}: result {value!r} is not a number", _FIX)
         sample = samples[k] if isinstance(samples[k], list) else None
         out.append((combo, None if value is None else float(value), sample, (q25[k], q75[k])))
     return out

@@ -22,15 +22,24 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from perfkit_report._exceptions import ResultFileError
 from perfkit_report._history._statistics import SampleSummary, summarize_many
-from perfkit_report._input import json_depth
+from perfkit_report._input import json_depth, path_text
 
-__all__ = ["MAX_JSON_DEPTH", "ParsedResult", "ParsedRun", "checked_run", "dump_json", "summaries"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "ParsedResult",
+    "ParsedRun",
+    "checked_run",
+    "dump_json",
+    "fail",
+    "summaries",
+]
 
 # perfkit writes flat objects (params, libraries, failed benchmarks: depth 2 at most); 32 leaves
 # room for anyone's richer metadata while staying far from the recursion limit of the encoder.
@@ -84,6 +93,11 @@ _FIX = "fix the file's writer or re-run the benchmark"
 def dump_json(value: object) -> str:
     """A JSON column's text, as the store writes it."""
     return _JSON.encode(value)
+
+
+def fail(source: Path, reason: str, fix: str) -> ResultFileError:
+    """A result file's refusal: ``PATH: REASON; FIX``, the path shown as ``path_text`` does."""
+    return ResultFileError(f"{path_text(source)}: {reason}; {fix}")
 
 
 def summaries(source: str, processes: Sequence[Sequence[Sequence[float]]]) -> list[SampleSummary]:

@@ -13,7 +13,9 @@ and raises ResultFileError (exit 2, nothing written) naming the file, the reason
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from perfkit_report._exceptions import ResultFileError
 from perfkit_report._history._asv import is_asv_result, read_asv
@@ -54,12 +56,36 @@ def _read_runs(source: Path) -> list[ParsedRun]:
     if source.is_dir():
         return read_asv(source)
     text = _read_text(source)
-    data = _parse_json(source, text)
+    data = _parse(source, text)
     if is_pytest_benchmark(data):
         return [read_pytest_benchmark(source, text, data)]
     if is_asv_result(data):
-        return read_asv(source)
+        return read_asv(source, data)
     return [_build_run(source, text, _load_suite(source, text, data))]
+
+
+def _parse(source: Path, text: str) -> Any:
+    """The file's JSON, strict (pyperf and pytest-benchmark never write NaN or Infinity), except
+    for an asv run file: asv writes Infinity and -Infinity for the confidence interval of a
+    benchmark with one sample (``stats_ci_99_a``/``_b``), and ``read_asv`` reads a run file's
+    folder with plain ``json.loads`` for that reason. The strict parse comes first so that the
+    files that parse (nearly all) are parsed once; only a refused one is parsed again, plainly,
+    and kept if it is an asv run file."""
+    try:
+        return _parse_json(source, text)
+    except ResultFileError:
+        data = _plain_json(text)
+        if not is_asv_result(data):
+            raise
+        return data
+
+
+def _plain_json(text: str) -> Any:
+    """``text`` parsed as Python's json module allows (Infinity, NaN), or None."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def read_one_run(path: str | Path) -> ParsedRun:

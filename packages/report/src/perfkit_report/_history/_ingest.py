@@ -34,7 +34,13 @@ from typing import Any
 import pyperf
 
 from perfkit_report._exceptions import ResultFileError
-from perfkit_report._history._contract import ParsedResult, ParsedRun, checked_run, summaries
+from perfkit_report._history._contract import (
+    ParsedResult,
+    ParsedRun,
+    checked_run,
+    fail,
+    summaries,
+)
 from perfkit_report._history._pyperf_json import LoadedBenchmark, LoadedSuite, load_suite
 from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 from perfkit_report._input import parse_json, path_text, read_input, utf8_text
@@ -100,9 +106,9 @@ def read_result_file(path: str | Path) -> ParsedRun:
         except RecursionError as exc:
             # The parser's own depth is checked (_input.parse_json); this is the net for any
             # nesting pyperf's loader or a check recursed into.
-            raise _fail(source, "nested too deeply to read", _RERUN) from exc
+            raise fail(source, "nested too deeply to read", _RERUN) from exc
         except OverflowError as exc:
-            raise _fail(source, f"holds a number out of range ({exc})", _RERUN) from exc
+            raise fail(source, f"holds a number out of range ({exc})", _RERUN) from exc
 
 
 def _read(source: Path) -> ParsedRun:
@@ -136,10 +142,6 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _fail(source: Path, reason: str, fix: str) -> ResultFileError:
-    return ResultFileError(f"{path_text(source)}: {reason}; {fix}")
-
-
 _RERUN = "the measurement is broken; re-run the benchmark"
 _PYPERF_FILE = "pass a pyperf JSON result file (python bench.py -o FILE)"
 
@@ -150,7 +152,7 @@ def _read_text(source: Path) -> str:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise _fail(
+            raise fail(
                 source,
                 f"corrupt or truncated gzip data ({exc})",
                 "re-copy the file or re-run the benchmark",
@@ -165,12 +167,12 @@ def _parse_json(source: Path, text: str) -> Any:
         # The input ended inside the document: the decoder stopped at the end, or inside a string
         # that never closed (it reports where the string started).
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-            raise _fail(
+            raise fail(
                 source,
                 f"truncated JSON (the text ends at line {exc.lineno} before the document does)",
                 "the writer was interrupted; re-run the benchmark",
             ) from exc
-        raise _fail(
+        raise fail(
             source,
             f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})",
             _PYPERF_FILE,
@@ -179,13 +181,13 @@ def _parse_json(source: Path, text: str) -> Any:
 
 def _load_suite(source: Path, text: str, data: Any) -> LoadedSuite:
     if not isinstance(data, dict) or "benchmarks" not in data or "version" not in data:
-        raise _fail(
+        raise fail(
             source,
             "not a pyperf result file (no top-level 'version' and 'benchmarks')",
             "pass a file written by pyperf (python bench.py -o FILE)",
         )
     if isinstance(data["benchmarks"], list) and not data["benchmarks"]:
-        raise _fail(source, "holds no benchmark", "re-run the suite; nothing was measured")
+        raise fail(source, "holds no benchmark", "re-run the suite; nothing was measured")
     loaded = load_suite(data)
     if loaded is not None:
         return loaded
@@ -194,12 +196,12 @@ def _load_suite(source: Path, text: str, data: Any) -> LoadedSuite:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         version = data.get("version")
         if version != "1.0":
-            raise _fail(
+            raise fail(
                 source,
                 f"pyperf format version {version!r} is not supported ({exc})",
                 "write the file with pyperf >= 1.0 (format version '1.0')",
             ) from exc
-        raise _fail(
+        raise fail(
             source,
             f"not a valid pyperf result ({type(exc).__name__}: {exc})",
             "pass a file written by pyperf (python bench.py -o FILE)",
@@ -229,11 +231,11 @@ def _floats(source: Path, name: str, values: Any) -> tuple[float, ...]:
     """One run's values as floats. pyperf's loader takes JSON ``true`` as a number (bool is an
     int in Python) and integers of any size; neither is a measurement."""
     if any(type(value) is bool for value in values):
-        raise _fail(source, f"benchmark {name!r} has true/false among its values", _RERUN)
+        raise fail(source, f"benchmark {name!r} has true/false among its values", _RERUN)
     try:
         return tuple(float(value) for value in values)
     except OverflowError as exc:
-        raise _fail(
+        raise fail(
             source, f"benchmark {name!r} has a value too large for a float ({exc})", _RERUN
         ) from exc
 
@@ -276,7 +278,7 @@ def _run_key(source: Path, text: str, metadatas: list[dict[str, Any]]) -> str:
     """perfkit_run_id, the same on every benchmark; a third-party file: the hash of its text."""
     run_ids = {md.get("perfkit_run_id") for md in metadatas}
     if len(run_ids) > 1:
-        raise _fail(
+        raise fail(
             source,
             "mixes benchmarks from different runs (perfkit_run_id differs between benchmarks)",
             "ingest each run's own file",
@@ -296,7 +298,7 @@ def _run_dates(
     try:
         dates = suite.get_dates()
     except (ValueError, TypeError, OverflowError) as exc:
-        raise _fail(
+        raise fail(
             source,
             f"a run's date metadata is not an ISO 8601 timestamp, or its date plus duration "
             f"is out of range ({exc})",
@@ -336,7 +338,7 @@ def _failed(source: Path, run_md: Mapping[str, Any]) -> tuple[Mapping[str, Any],
         return ()
     failed_list = _json_value(source, run_md, "perfkit_failed", list)
     if not all(isinstance(item, dict) for item in failed_list):
-        raise _fail(
+        raise fail(
             source,
             "metadata perfkit_failed must be a JSON list of {id, kind, error} objects",
             "fix the writer (perfkit-bench) or re-run the suite",
@@ -349,7 +351,7 @@ def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]
     name = bench.name
     unit = bench.unit
     if unit not in _UNIT_METRICS:
-        raise _fail(
+        raise fail(
             source,
             f"benchmark {name!r} has unit {unit!r}; perfkit-report reads second, byte and integer",
             "re-run the benchmark with a supported unit",
@@ -357,13 +359,13 @@ def _build_result(source: Path, bench: LoadedBenchmark, metadata: dict[str, Any]
     processes = bench.processes
     samples = tuple(itertools.chain.from_iterable(processes))
     if not samples:
-        raise _fail(
+        raise fail(
             source,
             f"benchmark {name!r} has no values (only calibration or warmup runs)",
             "re-run the benchmark until it records values",
         )
     if not all(map(math.isfinite, samples)):
-        raise _fail(
+        raise fail(
             source,
             f"benchmark {name!r} has non-finite values",
             "the measurement is broken; re-run the benchmark",
@@ -419,7 +421,7 @@ def _timestamp(source: Path, metadata: Mapping[str, Any], key: str, fallback: An
     try:
         return format_timestamp(parse_timestamp(str(value)))
     except ValueError as exc:
-        raise _fail(
+        raise fail(
             source, f"metadata {key} is {exc}", "write ISO 8601 (2026-01-31T12:00:00+00:00)"
         ) from exc
 
@@ -433,7 +435,7 @@ def _dirty(source: Path, metadata: Mapping[str, Any]) -> bool | None:
         return True
     if text in ("false", "0"):
         return False
-    raise _fail(
+    raise fail(
         source, f"metadata perfkit_dirty is {value!r}", 'write "true" or "false" (perfkit-bench)'
     )
 
@@ -444,9 +446,9 @@ def _json_value(source: Path, metadata: Mapping[str, Any], key: str, kind: type)
     try:
         value = parse_json(where, str(metadata[key]), ResultFileError, fix)
     except json.JSONDecodeError as exc:
-        raise _fail(source, f"metadata {key} is not valid JSON ({exc})", fix) from exc
+        raise fail(source, f"metadata {key} is not valid JSON ({exc})", fix) from exc
     if not isinstance(value, kind):
-        raise _fail(
+        raise fail(
             source,
             f"metadata {key} must be a JSON {'object' if kind is dict else 'list'}",
             "fix the writer (perfkit-bench) or re-run the suite",

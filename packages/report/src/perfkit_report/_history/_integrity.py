@@ -185,11 +185,6 @@ class Diagnosis:
     findings: tuple[str, ...]
     problem: str | None = None
 
-    @property
-    def healthy(self) -> bool:
-        """True when nothing is wrong."""
-        return self.problem is None
-
 
 def diagnose(where: Path) -> Diagnosis:
     """Look at a history read-only, from the file's kind to ``PRAGMA integrity_check``; never

@@ -29,6 +29,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from perfkit_report._exceptions import ProfileSummaryError
+from perfkit_report._history._contract import dump_json
 from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
 from perfkit_report._history._transaction import write_transaction
 from perfkit_report._input import parse_json, read_input, utf8_text
@@ -227,7 +228,7 @@ def store_profiles(
     results = []
     with write_transaction(db, f"storing profiles in {where}"):
         for capture in captures:
-            summary = _dumps(capture.document)
+            summary = dump_json(capture.document)
             run_id = _run_for(db, capture)
             row = db.execute(
                 "SELECT id, summary, run_id FROM profiles WHERE path = ? ORDER BY id LIMIT 1",
@@ -291,10 +292,6 @@ def _run_for(db: Database, capture: ProfileCapture) -> int | None:
         [capture.commit],
     ).fetchone()
     return int(row[0]) if row is not None else None
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def _text(source: str, table: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:

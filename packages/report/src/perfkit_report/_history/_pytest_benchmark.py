@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from perfkit_report._exceptions import ResultFileError
-from perfkit_report._history._contract import ParsedResult, ParsedRun
+from perfkit_report._history._contract import ParsedResult, ParsedRun, fail
 from perfkit_report._history._statistics import SampleSummary, summarize
 from perfkit_report._history._timestamps import format_timestamp, parse_timestamp
+from perfkit_report._input import path_text
 
 __all__ = ["is_pytest_benchmark", "read_pytest_benchmark"]
 
@@ -48,16 +48,16 @@ def read_pytest_benchmark(source: Path, text: str, data: Mapping[str, Any]) -> P
     """The run a pytest-benchmark document holds; ResultFileError naming file, reason and fix."""
     benchmarks = data.get("benchmarks")
     if not isinstance(benchmarks, list) or not benchmarks:
-        raise _fail(source, "holds no benchmark", "run pytest with --benchmark-only")
+        raise fail(source, "holds no benchmark", "run pytest with --benchmark-only")
     commit = _object(data.get("commit_info"))
     machine = _object(data.get("machine_info"))
     results = tuple(_result(source, index, bench) for index, bench in enumerate(benchmarks))
     if len({result.benchmark for result in results}) < len(results):
-        raise _fail(source, "names one benchmark twice", "write each session to its own file")
+        raise fail(source, "names one benchmark twice", "write each session to its own file")
     commit_id = _text(commit.get("id"))
     return ParsedRun(
         run_key="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        source=str(source.resolve()),
+        source=path_text(source.resolve()),
         started=_date(source, data.get("datetime")),
         finished=None,
         commit_sha=None if commit_id in (None, "unversioned") else commit_id,
@@ -76,10 +76,6 @@ def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _fail(source: Path, reason: str, fix: str = _FIX) -> ResultFileError:
-    return ResultFileError(f"{source}: {reason}; {fix}")
-
-
 def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and str(value) else None
 
@@ -90,7 +86,7 @@ def _date(source: Path, value: Any) -> str | None:
     try:
         return format_timestamp(parse_timestamp(str(value)))
     except ValueError as exc:
-        raise _fail(source, f"datetime {value!r} is not an ISO 8601 timestamp") from exc
+        raise fail(source, f"datetime {value!r} is not an ISO 8601 timestamp", _FIX) from exc
 
 
 def _fingerprint(machine: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,10 +104,10 @@ def _fingerprint(machine: Mapping[str, Any]) -> dict[str, Any]:
 
 def _result(source: Path, index: int, bench: Any) -> ParsedResult:
     if not isinstance(bench, dict) or not isinstance(bench.get("stats"), dict):
-        raise _fail(source, f"benchmark #{index + 1} has no stats object")
+        raise fail(source, f"benchmark #{index + 1} has no stats object", _FIX)
     name = bench.get("fullname") or bench.get("name")
     if not isinstance(name, str) or not name:
-        raise _fail(source, f"benchmark #{index + 1} has no name")
+        raise fail(source, f"benchmark #{index + 1} has no name", _FIX)
     stats = bench["stats"]
     data = stats.get("data")
     if data is not None:
@@ -148,7 +144,7 @@ def _finite_positive(values: Any) -> bool:
 
 def _from_rounds(source: Path, name: str, data: Any) -> tuple[SampleSummary, tuple[float, ...]]:
     if not _finite_positive(data):
-        raise _fail(source, f"benchmark {name!r}: stats.data must be positive finite numbers")
+        raise fail(source, f"benchmark {name!r}: stats.data must be positive finite numbers", _FIX)
     rounds = tuple(float(value) for value in data)
     return summarize([[value] for value in rounds]), rounds
 
@@ -158,8 +154,10 @@ def _from_stats(
 ) -> tuple[SampleSummary, tuple[float, ...]]:
     values = [stats.get(key) for key in _STATS]
     if not _finite_positive(values):
-        raise _fail(
-            source, f"benchmark {name!r}: stats {', '.join(_STATS)} must be positive finite"
+        raise fail(
+            source,
+            f"benchmark {name!r}: stats {', '.join(_STATS)} must be positive finite",
+            _FIX,
         )
     low, high, mean, median, q1, q3 = (float(value) for value in values)  # type: ignore[arg-type]
     five = (low, q1, median, q3, high)

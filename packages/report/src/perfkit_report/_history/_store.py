@@ -48,7 +48,7 @@ from perfkit_report._history._evaluations import EvaluationRow, insert_evaluatio
 from perfkit_report._history._formats import read_one_run, read_results
 from perfkit_report._history._integrity import damaged, inspect, quick_check
 from perfkit_report._history._migrations import applied_migrations, apply_migrations
-from perfkit_report._history._packed import pack_floats, unpack_floats
+from perfkit_report._history._packed import pack_floats
 from perfkit_report._history._profiles import (
     ProfileIngestResult,
     ProfileRecord,
@@ -426,19 +426,6 @@ class History:
         return {str(row[0]): str(row[1]) for row in rows if row[1]}
 
     @_guarded
-    def process_medians(
-        self, benchmark: str, run_ids: Sequence[int]
-    ) -> dict[int, tuple[float, ...] | None]:
-        """run id -> one benchmark's finite per-process medians in those runs; None when pruned
-        or unreadable (a run that did not measure it is absent)."""
-        rows = self._db.execute(
-            "SELECT run_id, process_medians FROM results WHERE benchmark = ? AND run_id IN "
-            f"({', '.join('?' * len(run_ids))})",
-            [benchmark, *run_ids],
-        ).fetchall()
-        return {int(row[0]): _finite(row[1]) for row in rows}
-
-    @_guarded
     def verdicts(self, run_id: int) -> tuple[VerdictRecord, ...]:
         """The regression gate's verdicts recorded for a (head) run, by benchmark."""
         return load_verdicts(self._db, run_id)
@@ -603,14 +590,3 @@ def _lenient_object(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _finite(value: bytes | str | None) -> tuple[float, ...] | None:
-    """A packed float column's finite values; None when NULL (pruned) or unreadable."""
-    try:
-        values = unpack_floats(value)
-    except (TypeError, ValueError):
-        return None
-    if values is None:
-        return None
-    return tuple(number for number in map(as_float, values) if number is not None)

@@ -42,6 +42,7 @@ from perfkit_report._history import (
     now_utc,
 )
 from perfkit_report._render._basis import (
+    CPU_METRIC,
     TrendBasis,
     cards,
     choose_basis,
@@ -345,7 +346,6 @@ class Dashboard:
 class _Context:
     """What every benchmark's view is computed from."""
 
-    history: History
     runs: Mapping[int, RunInfo]
     targets: Targets | None
     latest_rows: Mapping[str, tuple[float | None, float | None, float | None]]
@@ -373,7 +373,6 @@ def build_dashboard(
         if baseline.run_id in runs
     ]
     context = _Context(
-        history=history,
         runs=runs,
         targets=targets,
         latest_rows=_latest_rows(history, latest),
@@ -459,8 +458,7 @@ def _latest_rows(
         return {}
     return {
         row.benchmark: (row.median, row.p5, row.p95)
-        for row in history.result_rows([latest.id])
-        if row.metric != "cpu_time"  # CPU time is a trend basis beside the value, not the value
+        for row in _drawn(history.result_rows([latest.id]))
     }
 
 
@@ -476,7 +474,7 @@ def _baseline_values(history: History, run_ids: Sequence[int]) -> dict[tuple[int
 def _drawn(rows: list[ResultRow]) -> list[ResultRow]:
     """The rows the dashboard draws: one series per benchmark, so a benchmark's CPU-time rows
     (metric ``cpu_time``, beside its wall-time ``time`` rows) are left to a view of their own."""
-    return [row for row in rows if row.metric != "cpu_time"]
+    return [row for row in rows if row.metric != CPU_METRIC]
 
 
 def _direction(series: BenchmarkSeries, targets: Targets | None) -> Direction:
@@ -588,18 +586,7 @@ def _chart_series(
             x = context.runs[item.run].time
             per_run.append(Point(x, item.value, low, high, item.run, item.run, 1))
         points, days = aggregate(per_run)
-    return BenchmarkSeries(
-        benchmark=series.benchmark,
-        metric=series.metric,
-        unit=series.unit,
-        suite=series.suite,
-        target=series.target,
-        points=tuple(_increasing(points)),
-        runs=series.runs,
-        bucket_days=days,
-        skipped=series.skipped,
-        family=series.family,
-    )
+    return dataclasses.replace(series, points=tuple(_increasing(points)), bucket_days=days)
 
 
 def _increasing(points: Sequence[Point]) -> list[Point]:

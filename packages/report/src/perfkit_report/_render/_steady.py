@@ -111,8 +111,6 @@ class SteadyTrend:
     changes: tuple[ChangePoint, ...]
     """Confirmed change points; ``index`` is into ``values``."""
     pending: Pending | None
-    dropped: int
-    """Steps the engine proposed that the noise, the commits or the confirmation ruled out."""
 
     def band(self, index: int) -> tuple[float, float]:
         """(low, high) of the noise band at a value; the level itself without a noise figure."""
@@ -174,7 +172,6 @@ def analyse(
         levels=tuple(_levels(numbers, kept)),
         changes=tuple(changes),
         pending=_pending(numbers, changes, least),
-        dropped=len(proposed) - len(changes),
     )
 
 
