@@ -195,11 +195,38 @@ def run_cli() -> RunCli:
     return cli
 
 
+# The two captures run one after the other, and py-spy counts a preempted thread as running: a
+# busy neighbour during one capture stretches every frame of that side alike. parse and render
+# are the same on both sides, so they show whether a pair is comparable; a pair where either moved
+# by more than this (percent of A's time per operation) is captured again, up to three pairs.
+COMPARABLE_PERCENT = 15.0
+PAIR_ATTEMPTS = 3
+
+
 @pytest.fixture(scope="session")
 def pyspy_pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """py-spy captures of ``shop:handle`` in a base checkout and in a head checkout where
-    ``route`` is three times slower, and their ``diff --format json``."""
-    root = tmp_path_factory.mktemp("pyspy-pair")
+    ``route`` is three times slower, and their ``diff --format json`` (the first comparable
+    pair of up to three)."""
+    for _ in range(PAIR_ATTEMPTS):
+        pair = capture_pair(tmp_path_factory.mktemp("pyspy-pair"))
+        if steady_controls(pair["diff"]):
+            break
+    return pair
+
+
+def steady_controls(diff: dict[str, Any]) -> bool:
+    """Whether the frames that did not change (parse, render) stayed within the band."""
+    frames = diff.get("frames")
+    if frames is None:
+        return True  # the tests say what is missing
+    rows = frames["growing"] + frames["shrinking"]
+    controls = [row for row in rows if row["function"] in ("parse", "render")]
+    return all(abs(row["change_percent"]) < COMPARABLE_PERCENT for row in controls)
+
+
+def capture_pair(root: Path) -> dict[str, Any]:
+    """One base and one head capture in ``root``, and their diff."""
     folders: dict[str, Path] = {}
     for side, route in (("base", 400), ("head", 1200)):
         suites = root / side / "benchmarks"
